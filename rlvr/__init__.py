@@ -1,0 +1,3 @@
+"""rlvr: RLVR training with pluggable divergence regularizers."""
+
+__version__ = "0.1.0"

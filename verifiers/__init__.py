@@ -1,0 +1,1 @@
+"""Verifiers: reward functions for RLVR, importable without the rest of rlvr."""
