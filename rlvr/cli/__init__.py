@@ -6,16 +6,17 @@ import argparse
 import importlib
 import sys
 
-# name -> module holding `add_parser(subparsers)`; modules import lazily so `rlvr --help` stays fast.
-SUBCOMMANDS: dict[str, str] = {}
+# Modules each holding `add_parsers(subparsers)`, which adds its subcommands with `set_defaults(func=...)`.
+# Keep their top-level imports light: every `rlvr` invocation imports all of them.
+SUBCOMMAND_MODULES: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="rlvr", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in SUBCOMMANDS.values():
-        importlib.import_module(module).add_parser(subparsers)
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(module).add_parsers(subparsers)
     args, rest = parser.parse_known_args(argv)
     if args.command is None:
         parser.print_help()

@@ -1,0 +1,162 @@
+"""Structured config: the dataclass schema behind every Hydra group in `recipes/`.
+
+Hydra merges the YAML groups into these dataclasses, so a wrong key or type fails at start-up with
+its full path (e.g. `Key 'lrr' not in 'LearnerConfig' full_key: learner.lrr`). Group names match
+the fields of `TrainConfig`; names inside a group (algorithm, divergence, engine, verifier)
+match registry names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING  # a short label for logs and bank manifests
+    path: str = MISSING  # a Hugging Face folder (or hub id where a hub is reachable)
+    prepare: str | None = None  # `rlvr model prepare NAME` recipe that builds `path` when missing
+    dtype: str = "float32"  # float32 | bfloat16
+    chat_template: bool = True  # wrap prompts with the tokenizer's chat template
+    system_prompt: str | None = None
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    train: str = MISSING  # JSONL/Parquet file, or `hf:DATASET[:CONFIG]:SPLIT`
+    test: str | None = None
+    prompt_key: str = "prompt"
+    answer_key: str = "answer"
+    id_key: str | None = "id"
+    metadata_keys: list[str] = field(default_factory=list)  # columns passed to the verifier
+    max_prompt_tokens: int = 256
+    limit: int | None = None  # use the first N training prompts (smoke runs)
+
+
+@dataclass
+class SamplingConfig:
+    n: int = 8  # responses per prompt (the GRPO group size)
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = -1
+    max_tokens: int = 128
+
+
+@dataclass
+class RolloutConfig:
+    engine: str = "vllm"  # rollout engine registry name: vllm | hf
+    num_workers: int = 1
+    num_cpus_per_worker: float = 1.0
+    num_gpus_per_worker: float = 0.0
+    engine_options: dict[str, Any] = field(default_factory=dict)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+
+
+@dataclass
+class LearnerConfig:
+    world_size: int = 1
+    num_cpus_per_rank: float = 1.0
+    num_gpus_per_rank: float = 0.0
+    zero_stage: int = 0
+    dtype: str = "float32"
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    adam_eps: float = 1e-8
+    warmup_steps: int = 0
+    lr_schedule: str = "constant"  # constant | cosine
+    grad_clip: float = 1.0
+    micro_batch_size: int = 8
+    mini_batches_per_step: int = 1  # optimizer steps per rollout batch
+    ppo_epochs: int = 1
+    logprob_chunk_size: int = 1024  # tokens per lm_head chunk (bounds logits memory)
+
+
+@dataclass
+class AlgorithmConfig:
+    name: str = MISSING  # grpo | rapo | dph (the algorithm registry)
+    advantage: str = "grpo"  # advantage estimator registry name
+    policy_loss: str = "ppo_clip"
+    eps_low: float = 0.2
+    eps_high: float = 0.2
+    dual_clip: float | None = None
+    aggregation: str = "token-mean"
+    entropy_coef: float = 0.0
+    divergence_coef: float = 0.0  # beta for reverse KL, eta for DPH, the RAPO weight
+    filter_zero_advantage_groups: bool = False  # DAPO dynamic sampling (drop all-equal groups)
+    bank_batch_size: int = 0  # DPH: bank samples per step (0 = as many as rollouts)
+
+
+@dataclass
+class DivergenceConfig:
+    name: str | None = None  # divergence registry name, or null for no divergence term
+    params: dict[str, Any] = field(default_factory=dict)  # e.g. {alpha: 0.5}
+    log_ratio_clamp: float = 20.0
+
+
+@dataclass
+class BankConfig:
+    path: str | None = None  # defaults to <run cache>/banks/<model>-<data>
+    samples_per_prompt: int = 8
+    pef_threshold: float = 1.0  # a prompt is in D_pef when this fraction of its samples is correct
+    shard_size: int = 4096
+    recompute_logprobs: bool = False  # recompute pi_0 log-probs with the learner instead of the sampler's
+
+
+@dataclass
+class VerifierConfig:
+    name: str = "math"  # verifier registry name (entry points included)
+    mode: str = "pool"  # pool | ray | http
+    url: str | None = None  # http mode
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ClusterConfig:
+    name: str = "local"
+    address: str | None = None  # None starts a local Ray cluster; "auto" joins a running one
+    num_cpus: int | None = None
+    num_gpus: int | None = None
+    namespace: str = "rlvr"
+
+
+@dataclass
+class LoggerConfig:
+    backends: list[str] = field(default_factory=lambda: ["jsonl"])  # jsonl | tensorboard | wandb
+    project: str = "rlvr"
+    wandb_mode: str = "offline"  # online | offline | disabled
+    progress: bool = True
+
+
+@dataclass
+class EvalConfig:
+    every: int = 0  # steps between evaluations (0: only at the start and end)
+    n: int = 16  # samples per problem for Pass@k
+    max_problems: int | None = None
+    temperature: float = 1.0
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
+    divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    bank: BankConfig = field(default_factory=BankConfig)
+    verifier: VerifierConfig = field(default_factory=VerifierConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    run_dir: str = "runs/default"
+    cache_dir: str = "${expanduser:${oc.env:RLVR_CACHE,'~/.cache/rlvr'}}"
+    seed: int = 0
+    steps: int = 10
+    prompts_per_step: int = 8
+    checkpoint_every: int = 0  # 0: only the final checkpoint
+    resume: bool = False

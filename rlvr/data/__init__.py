@@ -1,0 +1,5 @@
+"""Prompt data sets: bundled tasks, JSONL/Parquet files, Hugging Face datasets."""
+
+from rlvr.data.prompts import Prompt, encode_prompts, load_prompts
+
+__all__ = ["Prompt", "encode_prompts", "load_prompts"]
