@@ -2,47 +2,30 @@
 
 from __future__ import annotations
 
-import random
-
 from rlvr.bank.store import BankSample, ReferenceBank
 from rlvr.batch import TokenBatch, pack_sequences
+from rlvr.data.cycle import SeededCycle
 
 
 class BankSampler:
-    """Cycles through the samples of `prompt_ids` (D_pef for DPH-RL) in seeded shuffled epochs.
-
-    `state()` / `load_state()` capture (epoch, cursor) so a resumed run draws the same batches.
-    """
+    """Cycles through the samples of `prompt_ids` (D_pef for DPH-RL) in seeded shuffled epochs."""
 
     def __init__(self, bank: ReferenceBank, prompt_ids: list[str], *, batch_size: int, pad_id: int,
                  seed: int = 0) -> None:
         self.samples: list[BankSample] = bank.samples(prompt_ids)
         if not self.samples:
             raise ValueError(f"bank {bank.path} has no samples for the {len(prompt_ids)} requested prompts "
-                             "(for DPH-RL: no prompt reached bank.pef_threshold; lower it or use more samples)")
-        self.batch_size, self.pad_id, self.seed = batch_size, pad_id, seed
-        self.epoch, self.cursor = 0, 0
-        self._order = self._permutation(0)
+                             "(for DPH-RL: no prompt reached bank.pef_threshold; lower it or sample more)")
+        self.batch_size, self.pad_id = batch_size, pad_id
+        self.cycle = SeededCycle(len(self.samples), seed=f"bank/{seed}")
 
-    def _permutation(self, epoch: int) -> list[int]:
-        order = list(range(len(self.samples)))
-        random.Random(f"{self.seed}/{epoch}").shuffle(order)
-        return order
-
-    def next_batch(self) -> TokenBatch:
-        picked: list[BankSample] = []
-        while len(picked) < self.batch_size:
-            if self.cursor >= len(self._order):
-                self.epoch, self.cursor = self.epoch + 1, 0
-                self._order = self._permutation(self.epoch)
-            picked.append(self.samples[self._order[self.cursor]])
-            self.cursor += 1
+    def next_batch(self, batch_size: int | None = None) -> TokenBatch:
+        picked = [self.samples[i] for i in self.cycle.take(batch_size or self.batch_size)]
         return pack_sequences([s.prompt_token_ids for s in picked], [s.response_token_ids for s in picked],
                               self.pad_id, per_token={"logp_ref": [s.logp_ref for s in picked]})
 
     def state(self) -> dict:
-        return {"epoch": self.epoch, "cursor": self.cursor}
+        return self.cycle.state()
 
     def load_state(self, state: dict) -> None:
-        self.epoch, self.cursor = int(state["epoch"]), int(state["cursor"])
-        self._order = self._permutation(self.epoch)
+        self.cycle.load_state(state)

@@ -36,15 +36,20 @@ class MultiTracker:
 
 
 def make_tracker(backends: Sequence[str], run_dir: str | Path, *, project: str = "rlvr", run_name: str | None = None,
-                 config: dict | None = None, wandb_mode: str = "offline", resume: bool = False) -> MultiTracker:
-    """Build the trackers named in `backends` (jsonl | tensorboard | wandb), writing under run_dir."""
+                 config: dict | None = None, wandb_mode: str = "offline", resume: bool = False,
+                 resume_step: int = 0) -> MultiTracker:
+    """Build the trackers named in `backends` (jsonl | tensorboard | wandb), writing under run_dir.
+
+    resume: continue an existing run; rows logged after `resume_step` (the checkpoint resumed from)
+    are dropped so that the record matches an uninterrupted run.
+    """
     run_dir = Path(run_dir)
     trackers: list[Tracker] = []
     for name in backends:
         if name == "jsonl":
             from rlvr.tracking.jsonl import JsonlTracker
 
-            trackers.append(JsonlTracker(run_dir, resume=resume))
+            trackers.append(JsonlTracker(run_dir, resume=resume, resume_step=resume_step))
         elif name == "tensorboard":
             from rlvr.tracking.tensorboard import TensorBoardTracker
 

@@ -16,12 +16,17 @@ def _clean(value):
 class JsonlTracker:
     """metrics.jsonl: one line per step; curves.jsonl: one line per curve."""
 
-    def __init__(self, run_dir: str | Path, *, resume: bool = False) -> None:
+    def __init__(self, run_dir: str | Path, *, resume: bool = False, resume_step: int = 0) -> None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        mode = "a" if resume else "w"
-        self._metrics = open(run_dir / "metrics.jsonl", mode, encoding="utf-8")
-        self._curves = open(run_dir / "curves.jsonl", mode, encoding="utf-8")
+        files = {}
+        for name in ("metrics", "curves"):
+            path = run_dir / f"{name}.jsonl"
+            kept = [r for r in read_jsonl(path) if r["step"] <= resume_step] if resume and path.exists() else []
+            files[name] = open(path, "w", encoding="utf-8")
+            for row in kept:
+                files[name].write(json.dumps(row) + "\n")
+        self._metrics, self._curves = files["metrics"], files["curves"]
 
     def log(self, metrics, step):
         self._metrics.write(json.dumps({"step": step, **{k: _clean(float(v)) for k, v in metrics.items()}}) + "\n")

@@ -1,0 +1,70 @@
+"""`rlvr train`, `rlvr sample-reference` and `rlvr model prepare`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def add_parsers(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train with a Hydra recipe: rlvr train algorithm=dph divergence=js ...",
+                              add_help=False)
+    p.set_defaults(func=_train, accepts_overrides=True)
+
+    p = subparsers.add_parser("sample-reference", help="sample the initial policy into a reference bank "
+                              "(same overrides as train)", add_help=False)
+    p.set_defaults(func=_sample_reference, accepts_overrides=True)
+
+    p = subparsers.add_parser("model", help="model folders")
+    sub = p.add_subparsers(dest="model_command", required=True)
+    q = sub.add_parser("prepare", help="build a model folder (e.g. tiny-random, tiny-arith, smollm2-135m)")
+    q.add_argument("name")
+    q.add_argument("--out", help="folder to write (default: <cache>/models/NAME)")
+    q.set_defaults(func=_model_prepare)
+
+
+def _train(args, rest: list[str]) -> int:
+    """Hand the overrides to Hydra's own CLI (run dirs, --multirun sweeps, --cfg job, --help)."""
+    import hydra
+
+    from rlvr.config.load import RECIPES_DIR, to_train_config
+
+    @hydra.main(config_path=str(RECIPES_DIR), config_name="config", version_base="1.3")
+    def run(cfg) -> None:
+        from hydra.core.hydra_config import HydraConfig
+
+        from rlvr.trainer.trainer import Trainer
+
+        cfg.run_dir = HydraConfig.get().runtime.output_dir
+        Trainer(to_train_config(cfg)).run()
+
+    argv = sys.argv
+    sys.argv = ["rlvr train", *rest]
+    try:
+        run()
+    finally:
+        sys.argv = argv
+    return 0
+
+
+def _sample_reference(args, rest: list[str]) -> int:
+    from rlvr.bank.build import sample_reference
+    from rlvr.config import compose_config
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    bank = sample_reference(compose_config(rest))
+    stats = bank.manifest["stats"]
+    print(f"bank {bank.path}: {len(bank)} samples; D_pef {stats['pef']} prompts, D_exp {stats['exp']} prompts, "
+          f"sample accuracy {stats['sample_accuracy']:.3f}")
+    return 0
+
+
+def _model_prepare(args, rest: list[str]) -> int:
+    from pathlib import Path
+
+    from rlvr.config import compose_config
+    from rlvr.models.prepare import prepare_model
+
+    out = Path(args.out) if args.out else Path(compose_config([]).cache_dir) / "models" / args.name
+    print(prepare_model(args.name, out))
+    return 0

@@ -1,0 +1,1 @@
+"""The RLVR trainer: one step = generate -> verify -> advantages -> learn -> sync -> log."""

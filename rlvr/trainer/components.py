@@ -1,0 +1,97 @@
+"""Build the run's components from config: Ray, model folder, rollout workers, learner ranks,
+reference worker and verifier. Shared by `rlvr train`, `rlvr sample-reference` and `rlvr eval`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+from rlvr.config.schema import ClusterConfig, LearnerConfig, ModelConfig, RolloutConfig, VerifierConfig
+
+log = logging.getLogger(__name__)
+
+
+def init_ray(cluster: ClusterConfig) -> None:
+    """Join `cluster.address` ("auto": a running cluster) or start a local one for this run only."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    if cluster.address:
+        ray.init(address=cluster.address, namespace=cluster.namespace)
+    else:
+        ray.init(address="local", num_cpus=cluster.num_cpus, num_gpus=cluster.num_gpus, namespace=cluster.namespace,
+                 include_dashboard=False)
+
+
+def ensure_model(model: ModelConfig) -> str:
+    """The model's folder; builds it with its `prepare` recipe the first time."""
+    path = Path(model.path).expanduser()
+    if (path / "config.json").exists():
+        return str(path)
+    if model.prepare:
+        from rlvr.models.prepare import prepare_model
+
+        log.info("model %s missing at %s: preparing it with %r", model.name, path, model.prepare)
+        return str(prepare_model(model.prepare, path))
+    if path.is_absolute() or model.path.startswith((".", "~")):
+        raise FileNotFoundError(f"model.path {path} has no config.json and model.prepare is not set")
+    return model.path  # a hub id, where a hub is reachable
+
+
+def load_tokenizer(model_path: str):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_path)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def make_rollout(cfg: RolloutConfig, model_path: str, *, seed: int, dtype: str):
+    from rlvr.rollout import RolloutGroup
+
+    return RolloutGroup(num_workers=cfg.num_workers, engine=cfg.engine, model_path=model_path,
+                        engine_options={"seed": seed, "dtype": dtype, **cfg.engine_options},
+                        num_cpus=cfg.num_cpus_per_worker, num_gpus=cfg.num_gpus_per_worker)
+
+
+def make_learner(cfg: LearnerConfig, model_path: str, *, seed: int, temperature: float, total_steps: int):
+    from rlvr.learner import LearnerGroup, LearnerOptions
+
+    options = LearnerOptions.from_mapping(dataclasses.asdict(cfg), seed=seed, temperature=temperature,
+                                          total_steps=total_steps)
+    return LearnerGroup(world_size=cfg.world_size, model_path=model_path, options=options,
+                        num_cpus_per_rank=cfg.num_cpus_per_rank, num_gpus_per_rank=cfg.num_gpus_per_rank)
+
+
+def make_reference(model_path: str, cfg: LearnerConfig):
+    """Online pi_0 log-probs, only for divergences over the policy's samples (reverse KL, RAPO)."""
+    import ray
+
+    from rlvr.trainer.reference import ReferenceWorker
+
+    actor = ray.remote(num_cpus=cfg.num_cpus_per_rank, num_gpus=cfg.num_gpus_per_rank)(ReferenceWorker)
+    return actor.remote(model_path, dtype=cfg.dtype, chunk_tokens=cfg.logprob_chunk_size)
+
+
+def make_verifier(cfg: VerifierConfig):
+    """The same `.verify_batch` interface, whichever way it runs (pool, Ray actors, HTTP)."""
+    if cfg.mode == "pool":
+        from verifiers import get_verifier
+
+        return get_verifier(cfg.name, **cfg.options)
+    if cfg.mode == "ray":
+        from verifiers.service.ray_pool import RayVerifierPool
+
+        return RayVerifierPool(cfg.name, options=dict(cfg.options))
+    if cfg.mode == "http":
+        if not cfg.url:
+            raise ValueError("verifier.mode=http needs verifier.url (e.g. http://127.0.0.1:8600)")
+        from verifiers.service.client import VerifierClient
+
+        return VerifierClient(cfg.url)
+    raise ValueError(f"verifier.mode must be pool, ray or http, got {cfg.mode!r}")

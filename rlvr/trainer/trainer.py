@@ -1,0 +1,211 @@
+"""The RLVR training loop.
+
+One step, top to bottom (`Trainer.step`):
+  1. draw prompts (from D_exp for DPH-RL, all prompts otherwise)
+  2. generate G responses per prompt on the rollout workers (vLLM)
+  3. verify them -> rewards; group advantages
+  4. (reverse KL / RAPO only) log pi_0 of the rollouts from the reference worker
+  5. (reference-sample divergences) draw a batch of pi_0 samples from the bank
+  6. learner step(s) on the objective
+  7. sync the new weights to the rollout workers
+  8. log; checkpoint every K steps
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rlvr.algorithms import build_algorithm
+from rlvr.bank import BankSampler, ReferenceBank, model_fingerprint
+from rlvr.config.schema import TrainConfig
+from rlvr.data import encode_prompts, load_prompts
+from rlvr.data.cycle import SeededCycle
+from rlvr.data.prompts import prompts_fingerprint
+from rlvr.rollout.types import SamplingParams
+from rlvr.trainer import components
+from rlvr.trainer.checkpoint import latest_checkpoint, load_trainer_state, save_trainer_state
+from rlvr.trainer.rollout_batch import build_rollout_batch
+from rlvr.trainer.timing import PhaseTimer
+
+log = logging.getLogger(__name__)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(cfg.run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.algorithm = build_algorithm(cfg.algorithm, cfg.divergence)
+        _seed_everything(cfg.seed)
+
+        self.model_path = components.ensure_model(cfg.model)
+        self.tokenizer = components.load_tokenizer(self.model_path)
+        self.pad_id = self.tokenizer.pad_token_id
+        self.prompts = load_prompts(cfg.data.train, prompt_key=cfg.data.prompt_key, answer_key=cfg.data.answer_key,
+                                    id_key=cfg.data.id_key, metadata_keys=cfg.data.metadata_keys, limit=cfg.data.limit)
+        self.prompt_ids = encode_prompts(self.tokenizer, self.prompts, chat_template=cfg.model.chat_template,
+                                         system_prompt=cfg.model.system_prompt,
+                                         max_prompt_tokens=cfg.data.max_prompt_tokens)
+        self.bank = self._open_bank() if self.algorithm.needs_bank or cfg.algorithm.name == "dph" else None
+        all_ids = [p.id for p in self.prompts]
+        index = {pid: i for i, pid in enumerate(all_ids)}
+        self.train_index = [index[i] for i in self.algorithm.training_prompt_ids(all_ids, self.bank)]
+        if not self.train_index:
+            raise ValueError("no training prompts left: every prompt is in D_pef (all pi_0 samples correct); "
+                             "raise bank.pef_threshold or use harder data")
+        self.prompt_cycle = SeededCycle(len(self.train_index), seed=f"prompts/{cfg.seed}")
+        self.bank_sampler = None
+        if self.algorithm.needs_bank:
+            bank_ids = self.algorithm.bank_prompt_ids(all_ids, self.bank)
+            self.bank_sampler = BankSampler(self.bank, bank_ids, pad_id=self.pad_id, seed=cfg.seed,
+                                            batch_size=cfg.algorithm.bank_batch_size or
+                                            cfg.prompts_per_step * cfg.rollout.sampling.n)
+        s = cfg.rollout.sampling
+        self.sampling = SamplingParams(n=s.n, temperature=s.temperature, top_p=s.top_p,
+                                       top_k=None if s.top_k <= 0 else s.top_k, max_tokens=s.max_tokens)
+        self.objective = self.algorithm.objective()
+
+        components.init_ray(cfg.cluster)
+        self.verifier = components.make_verifier(cfg.verifier)
+        self.rollout = components.make_rollout(cfg.rollout, self.model_path, seed=cfg.seed, dtype=cfg.model.dtype)
+        total_steps = cfg.steps * cfg.learner.mini_batches_per_step * cfg.learner.ppo_epochs
+        self.learner = components.make_learner(cfg.learner, self.model_path, seed=cfg.seed,
+                                               temperature=s.temperature, total_steps=total_steps)
+        # Only divergences over the policy's own samples need online pi_0 log-probs.
+        self.reference = (components.make_reference(self.model_path, cfg.learner)
+                          if self.algorithm.needs_reference_worker else None)
+        self.step_count = 0
+        if cfg.resume:
+            self._resume()
+        from rlvr.tracking import make_tracker
+
+        self.tracker = make_tracker(cfg.logger.backends, self.run_dir, project=cfg.logger.project,
+                                    run_name=self.run_dir.name, wandb_mode=cfg.logger.wandb_mode,
+                                    resume=cfg.resume, resume_step=self.step_count)
+
+    # ----------------------------------------------------------------------------------- the step
+    def step(self) -> dict[str, float]:
+        cfg, timer = self.cfg, PhaseTimer()
+        picked = [self.train_index[i] for i in self.prompt_cycle.take(cfg.prompts_per_step)]
+        prompts = [self.prompts[i] for i in picked]
+
+        with timer("generate"):
+            params = _with_seed(self.sampling, cfg.seed * 1_000_003 + self.step_count)
+            generations = self.rollout.generate([self.prompt_ids[i] for i in picked], params)
+        with timer("verify"):
+            results = self.verifier.verify_batch(
+                [g.text for g in generations], [prompts[g.prompt_index].answer for g in generations],
+                [prompts[g.prompt_index].metadata for g in generations])
+        batch, metrics = build_rollout_batch(generations, results, advantage=cfg.algorithm.advantage, pad_id=self.pad_id,
+                                             filter_zero_advantage_groups=cfg.algorithm.filter_zero_advantage_groups)
+        if batch is not None:
+            if self.reference is not None:
+                with timer("reference"):
+                    import ray
+
+                    batch.tensors["logp_ref"] = ray.get(self.reference.compute_logprobs.remote(batch))
+            with timer("learn"):
+                metrics |= self._learn(batch)
+            with timer("sync"):
+                self.rollout.update_weights(self.learner.state_dict_for_sync())
+        tokens = sum(len(g.token_ids) for g in generations)
+        metrics |= timer.metrics()
+        metrics["throughput/generated_tokens_per_s"] = tokens / max(timer.seconds["generate"], 1e-9)
+        self.step_count += 1
+        return metrics
+
+    def _learn(self, batch) -> dict[str, float]:
+        cfg = self.cfg.learner
+        out: dict[str, float] = {}
+        for _ in range(cfg.ppo_epochs):
+            minis = batch.split(max(1, -(-len(batch) // cfg.mini_batches_per_step)))
+            for mini in minis:
+                sources = {"rollout": mini}
+                if self.bank_sampler is not None:
+                    # Bank rows per mini-batch in proportion to its share of the rollout batch.
+                    sources["bank"] = self.bank_sampler.next_batch(
+                        max(1, self.bank_sampler.batch_size * len(mini) // len(batch)))
+                out = self.learner.train_step(sources, self.objective, micro_batch_size=cfg.micro_batch_size)
+        return {k if "/" in k else f"learner/{k}": float(v) for k, v in out.items()}
+
+    # ------------------------------------------------------------------------------------ the run
+    def run(self) -> None:
+        from rlvr.trainer.progress import progress
+
+        with progress(total=self.cfg.steps, initial=self.step_count, enabled=self.cfg.logger.progress) as bar:
+            while self.step_count < self.cfg.steps:
+                metrics = self.step()
+                self.tracker.log(metrics, self.step_count)
+                bar.update(metrics)
+                k = self.cfg.checkpoint_every
+                if k and self.step_count % k == 0 and self.step_count < self.cfg.steps:
+                    self.save_checkpoint()
+        self.save_checkpoint()
+        self.learner.export_hf(str(self.run_dir / "final"))
+        self.tokenizer.save_pretrained(str(self.run_dir / "final"))
+        self.tracker.close()
+
+    # ---------------------------------------------------------------------------- checkpointing
+    def save_checkpoint(self) -> Path:
+        ckpt = self.run_dir / "checkpoints" / f"step_{self.step_count:06d}"
+        self.learner.save_checkpoint(str(ckpt / "learner"), client_state={"step": self.step_count})
+        save_trainer_state(ckpt, {
+            "step": self.step_count,
+            "prompt_cycle": self.prompt_cycle.state(),
+            "bank_sampler": self.bank_sampler.state() if self.bank_sampler else None,
+        })
+        return ckpt
+
+    def _resume(self) -> None:
+        ckpt = latest_checkpoint(self.run_dir)
+        if ckpt is None:
+            log.warning("resume=true but %s has no checkpoint: starting from step 0", self.run_dir)
+            return
+        self.learner.load_checkpoint(str(ckpt / "learner"))
+        state = load_trainer_state(ckpt)
+        self.step_count = state["step"]
+        self.prompt_cycle.load_state(state["prompt_cycle"])
+        if self.bank_sampler and state["bank_sampler"]:
+            self.bank_sampler.load_state(state["bank_sampler"])
+        self.rollout.update_weights(self.learner.state_dict_for_sync())
+        log.info("resumed from %s at step %d", ckpt, self.step_count)
+
+    # ------------------------------------------------------------------------------------- bank
+    def _open_bank(self) -> ReferenceBank:
+        path = bank_path(self.cfg)
+        if not ReferenceBank.exists(path):
+            raise FileNotFoundError(f"no reference bank at {path}: run `rlvr sample-reference` with the same "
+                                    "model and data overrides first (or set bank.path)")
+        bank = ReferenceBank(path)
+        bank.check(model_fingerprint=model_fingerprint(self.model_path),
+                   prompts_fingerprint=prompts_fingerprint(self.prompts))
+        return bank
+
+
+def bank_path(cfg: TrainConfig) -> Path:
+    if cfg.bank.path:
+        return Path(cfg.bank.path).expanduser()
+    limit = f"-first{cfg.data.limit}" if cfg.data.limit else ""
+    return Path(cfg.cache_dir) / "banks" / f"{cfg.model.name}-{cfg.data.name}{limit}-n{cfg.bank.samples_per_prompt}"
+
+
+def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:
+    from dataclasses import replace
+
+    return replace(params, seed=seed % (2**31))
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=2))

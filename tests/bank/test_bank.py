@@ -1,0 +1,83 @@
+"""Bank storage round-trips, refuses foreign manifests, and samples batches that resume exactly."""
+
+import pytest
+import torch
+
+from rlvr.bank import BankMismatchError, BankSample, BankSampler, BankWriter, ReferenceBank, model_fingerprint
+
+
+def _sample(pid, k, n_resp=3):
+    return BankSample(prompt_id=pid, sample_index=k, prompt_token_ids=[1, 2, 3], response_token_ids=list(range(4, 4 + n_resp)),
+                      logp_ref=[-0.5 * (j + 1) for j in range(n_resp)], text=f"{pid}-{k}", score=1.0, correct=True,
+                      reason="ok")
+
+
+def _bank(tmp_path, shard_size=3):
+    w = BankWriter(tmp_path / "bank", shard_size=shard_size)
+    for pid in ("a", "b", "c"):
+        for k in range(2):
+            w.add(_sample(pid, k, n_resp=2 + k))
+    return w.finish({"model_fingerprint": "M", "prompts_fingerprint": "P", "model": {"path": "/models/x"},
+                     "split": {"pef": ["a", "b"], "exp": ["c"]}})
+
+
+def test_round_trip_across_shards(tmp_path):
+    bank = _bank(tmp_path)
+    assert len(bank.manifest["shards"]) == 2 and len(bank) == 6
+    again = ReferenceBank(tmp_path / "bank")
+    samples = again.samples(["b"])
+    assert [s.sample_index for s in samples] == [0, 1]
+    assert samples[1].response_token_ids == [4, 5, 6]
+    assert samples[1].logp_ref == pytest.approx([-0.5, -1.0, -1.5])
+    assert again.pef_prompt_ids == ["a", "b"] and again.exp_prompt_ids == ["c"]
+
+
+def test_foreign_manifest_is_refused_naming_the_field(tmp_path):
+    bank = _bank(tmp_path)
+    bank.check(model_fingerprint="M", prompts_fingerprint="P")
+    with pytest.raises(BankMismatchError, match="model_fingerprint.*/models/x"):
+        bank.check(model_fingerprint="OTHER", prompts_fingerprint="P")
+    with pytest.raises(BankMismatchError, match="prompts_fingerprint"):
+        bank.check(model_fingerprint="M", prompts_fingerprint="OTHER")
+
+
+def test_writer_refuses_to_overwrite_and_checks_lengths(tmp_path):
+    _bank(tmp_path)
+    with pytest.raises(FileExistsError):
+        BankWriter(tmp_path / "bank")
+    w = BankWriter(tmp_path / "other")
+    bad = _sample("a", 0)
+    bad.logp_ref = [0.0]
+    with pytest.raises(ValueError, match="1 log-probs for 3 response tokens"):
+        w.add(bad)
+
+
+def test_sampler_packs_logp_ref_at_response_positions_and_resumes(tmp_path):
+    bank = _bank(tmp_path)
+    s = BankSampler(bank, bank.pef_prompt_ids, batch_size=3, pad_id=0, seed=1)
+    batch = s.next_batch()
+    assert batch.input_ids.shape[0] == 3
+    assert torch.equal(batch.loss_mask[:, :3], torch.zeros(3, 3))  # prompt tokens are not in the loss
+    for i in range(3):
+        n = int(batch.loss_mask[i].sum())
+        assert batch.tensors["logp_ref"][i, 3:3 + n].tolist() == pytest.approx([-0.5 * (j + 1) for j in range(n)])
+    state = s.state()
+    expected = [s.next_batch().input_ids for _ in range(3)]
+    t = BankSampler(bank, bank.pef_prompt_ids, batch_size=3, pad_id=0, seed=1)
+    t.load_state(state)
+    assert all(torch.equal(a, t.next_batch().input_ids) for a in expected)
+
+
+def test_sampler_with_no_samples_says_what_to_do(tmp_path):
+    bank = _bank(tmp_path)
+    with pytest.raises(ValueError, match="pef_threshold"):
+        BankSampler(bank, [], batch_size=2, pad_id=0)
+
+
+def test_model_fingerprint_changes_with_weights(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"a" * 100)
+    before = model_fingerprint(tmp_path)
+    assert model_fingerprint(tmp_path) == before
+    (tmp_path / "model.safetensors").write_bytes(b"a" * 99 + b"b")
+    assert model_fingerprint(tmp_path) != before
