@@ -9,9 +9,15 @@ STAMP  := $(VENV)/.rlvr-installed
 # DeepSpeed compiles its C++ ops on first use; cache them per venv so CI pays once per clone.
 export TORCH_EXTENSIONS_DIR := $(abspath $(VENV))/torch_extensions
 
-.PHONY: install test train lint clean
+.PHONY: install system-deps test train lint clean
 
-install: $(STAMP)
+install: $(STAMP) system-deps
+
+# Debian's chromium renders the Pass@k report in a test; installed only when missing.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium (report rendering test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +35,7 @@ $(STAMP): pyproject.toml Makefile
 	-$(PIP) uninstall -y -q torchvision torchaudio torchcodec triton
 	touch $@
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 train: $(STAMP)

@@ -70,6 +70,9 @@ class Trainer:
         self.sampling = SamplingParams(n=s.n, temperature=s.temperature, top_p=s.top_p,
                                        top_k=None if s.top_k <= 0 else s.top_k, max_tokens=s.max_tokens)
         self.objective = self.algorithm.objective()
+        from rlvr.eval.run import load_test_set
+
+        self.test_prompts, self.test_ids = load_test_set(cfg, self.tokenizer) if cfg.eval.n > 0 else ([], [])
 
         components.init_ray(cfg.cluster)
         self.verifier = components.make_verifier(cfg.verifier)
@@ -138,18 +141,41 @@ class Trainer:
     def run(self) -> None:
         from rlvr.trainer.progress import progress
 
+        every = self.cfg.eval.every
+        if self.step_count == 0:
+            self.evaluate()  # the base model's curve, step 0
         with progress(total=self.cfg.steps, initial=self.step_count, enabled=self.cfg.logger.progress) as bar:
             while self.step_count < self.cfg.steps:
                 metrics = self.step()
                 self.tracker.log(metrics, self.step_count)
                 bar.update(metrics)
+                if every and self.step_count % every == 0 and self.step_count < self.cfg.steps:
+                    self.evaluate()
                 k = self.cfg.checkpoint_every
                 if k and self.step_count % k == 0 and self.step_count < self.cfg.steps:
                     self.save_checkpoint()
+        self.evaluate()
         self.save_checkpoint()
         self.learner.export_hf(str(self.run_dir / "final"))
         self.tokenizer.save_pretrained(str(self.run_dir / "final"))
         self.tracker.close()
+
+    def evaluate(self):
+        """Pass@k curve of the current policy on the test set, filed as eval/step_N.json and logged."""
+        if not self.test_prompts:
+            return None
+        from rlvr.eval.evaluate import evaluate
+        from rlvr.eval.run import save_eval
+
+        e = self.cfg.eval
+        result = evaluate(self.rollout, self.verifier, self.test_prompts, self.test_ids, n=e.n,
+                          temperature=e.temperature, max_tokens=self.cfg.rollout.sampling.max_tokens,
+                          seed=self.cfg.seed + 7919 * self.step_count)
+        save_eval(self.run_dir, self.step_count, result)
+        self.tracker.log(result.metrics(), self.step_count)
+        ks = sorted(result.pass_at_k)
+        self.tracker.log_curve("eval/pass@k", ks, [result.pass_at_k[k] for k in ks], self.step_count)
+        return result
 
     # ---------------------------------------------------------------------------- checkpointing
     def save_checkpoint(self) -> Path:
