@@ -54,9 +54,12 @@ def load_tokenizer(model_path: str):
 def make_rollout(cfg: RolloutConfig, model_path: str, *, seed: int, dtype: str):
     from rlvr.rollout import RolloutGroup
 
-    return RolloutGroup(num_workers=cfg.num_workers, engine=cfg.engine, model_path=model_path,
-                        engine_options={"seed": seed, "dtype": dtype, **cfg.engine_options},
-                        num_cpus=cfg.num_cpus_per_worker, num_gpus=cfg.num_gpus_per_worker)
+    # PPO's log pi_old must be scored like the learner scores log pi: the learner divides logits by
+    # the sampling temperature, so at T != 1 the sampler reports temperature-processed log-probs.
+    mode = "raw" if cfg.sampling.temperature == 1.0 else "processed"
+    return RolloutGroup(cfg.num_workers, cfg.engine, model_path,
+                        engine_options={"seed": seed, "dtype": dtype, "logprobs_mode": mode, **cfg.engine_options},
+                        num_cpus_per_worker=cfg.num_cpus_per_worker, num_gpus_per_worker=cfg.num_gpus_per_worker)
 
 
 def make_learner(cfg: LearnerConfig, model_path: str, *, seed: int, temperature: float, total_steps: int):
@@ -64,8 +67,7 @@ def make_learner(cfg: LearnerConfig, model_path: str, *, seed: int, temperature:
 
     options = LearnerOptions.from_mapping(dataclasses.asdict(cfg), seed=seed, temperature=temperature,
                                           total_steps=total_steps)
-    return LearnerGroup(world_size=cfg.world_size, model_path=model_path, options=options,
-                        num_cpus_per_rank=cfg.num_cpus_per_rank, num_gpus_per_rank=cfg.num_gpus_per_rank)
+    return LearnerGroup(cfg.world_size, model_path, options)
 
 
 def make_reference(model_path: str, cfg: LearnerConfig):
@@ -87,11 +89,12 @@ def make_verifier(cfg: VerifierConfig):
     if cfg.mode == "ray":
         from verifiers.service.ray_pool import RayVerifierPool
 
-        return RayVerifierPool(cfg.name, options=dict(cfg.options))
+        return RayVerifierPool(cfg.name, num_actors=cfg.num_actors, actor_options={"num_cpus": cfg.num_cpus_per_actor},
+                               **cfg.options)
     if cfg.mode == "http":
         if not cfg.url:
             raise ValueError("verifier.mode=http needs verifier.url (e.g. http://127.0.0.1:8600)")
-        from verifiers.service.client import VerifierClient
+        from verifiers.service.http_client import HttpVerifier
 
-        return VerifierClient(cfg.url)
+        return HttpVerifier(cfg.url, timeout=cfg.timeout_s)
     raise ValueError(f"verifier.mode must be pool, ray or http, got {cfg.mode!r}")

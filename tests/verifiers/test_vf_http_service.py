@@ -1,0 +1,139 @@
+"""The HTTP service on loopback: bounded load equals in-process results; bad input gets 4xx, never 500."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from verifiers.service.http_client import HttpVerifier, VerifierServiceError
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS = [
+    (r"\boxed{%d}" % (i % 7), str(i % 5)) for i in range(20)  # noqa: UP031
+] + [
+    (r"so \boxed{\frac{1}{2}}", "0.5"), ("The answer is 4.", "4"), ("no answer", "1"), (r"\boxed{1} \boxed{2}", "2"),
+    (r"\boxed{\{1,2\}}", r"\{2,1\}"), (r"\boxed{\frac{1}{2}", "0.5"), ("\ufffd bytes \\boxed{3}", "3"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(*args: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    # Only this subcommand module: the test must not depend on other subcommands importing.
+    code = "import sys, rlvr.cli as c; c.SUBCOMMAND_MODULES[:] = ['rlvr.cli.verify']; sys.exit(c.main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "verifier", "serve", "math", "--host", "127.0.0.1", "--port", str(port), *args],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "server exited"
+        try:
+            if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("server did not come up")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc, url = _start_server("--option", "workers=2", "--option", "timeout=5", "--max-concurrency", "8",
+                              "--max-items", "100", "--request-timeout", "2")
+    yield url
+    _stop(proc)
+
+
+@pytest.mark.slow
+def test_load_matches_in_process(server, math_verifier):
+    expected = [r.to_dict() for r in math_verifier.verify_batch([r for r, _ in ROWS], [g for _, g in ROWS])]
+    n_requests, concurrency = 5000, 32
+    with HttpVerifier(server, timeout=60, retries=2) as client:
+        assert client.health()["verifier"] == "math"
+
+        def one(k: int):
+            response, reference = ROWS[k % len(ROWS)]
+            return k, client.verify(response, reference).to_dict()
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(concurrency) as ex:
+            got = list(ex.map(one, range(n_requests)))
+        elapsed = time.monotonic() - start
+        batch = client.verify_batch([r for r, _ in ROWS] * 3, [g for _, g in ROWS] * 3)
+    assert len(got) == n_requests
+    mismatches = [(k, d) for k, d in got if d != expected[k % len(ROWS)]]
+    assert not mismatches, mismatches[:3]
+    assert [r.to_dict() for r in batch] == expected * 3
+    print(f"\n{n_requests} requests at concurrency {concurrency}: {elapsed:.1f}s ({n_requests / elapsed:.0f} req/s)")
+
+
+def test_malformed_requests_get_4xx(server):
+    post = lambda **kw: httpx.post(server + "/v1/verify", timeout=30, **kw)  # noqa: E731
+    cases = {
+        "not json": post(content=b"{items: nope", headers={"content-type": "application/json"}),
+        "invalid utf-8": post(content=b'{"items": [{"response": "\xff\xfe", "reference": "1"}]}',
+                              headers={"content-type": "application/json"}),
+        "items not a list": post(json={"items": "x"}),
+        "response not a string": post(json={"items": [{"response": 1, "reference": "2"}]}),
+        "missing reference": post(content=json.dumps({"items": [{"response": "\udcff"}]}).encode(),
+                                  headers={"content-type": "application/json"}),
+        "metadata not an object": post(json={"items": [{"response": "a", "reference": "b", "metadata": [1]}]}),
+        "unknown field": post(json={"items": [{"response": "a", "reference": "b", "colour": 1}]}),
+        "empty body": post(content=b""),
+        "json null": post(json=None, content=b"null", headers={"content-type": "application/json"}),
+        "too many items": post(json={"items": [{"response": "a", "reference": "b"}] * 101}),
+    }
+    for name, r in cases.items():
+        assert 400 <= r.status_code < 500, (name, r.status_code, r.text[:200])
+    assert cases["too many items"].status_code == 413
+    assert httpx.get(server + "/v1/verify").status_code == 405
+    # A lone surrogate is valid JSON; the service cleans it like any other text.
+    ok = post(content=json.dumps({"items": [{"response": "\udcff \\boxed{3}", "reference": "3"}]}).encode(),
+              headers={"content-type": "application/json"})
+    assert ok.status_code == 200 and ok.json()["results"][0]["reason"] == "ok"
+
+
+def test_request_timeout_is_504_and_client_raises(server):
+    r = httpx.post(server + "/v1/verify", json={"items": [{"response": r"\boxed{9^{9^{9^9}}}", "reference": "1"}]}, timeout=30)
+    assert r.status_code == 504 and "longer than 2s" in r.json()["error"]
+    with HttpVerifier(server, retries=0) as client, pytest.raises(VerifierServiceError, match="HTTP 504"):
+        client.verify(r"\boxed{(10^{10})!}", "1")
+    with HttpVerifier(server) as client, pytest.raises(ValueError, match="HTTP 422"):
+        client._post([{"response": 1}])  # the client validates nothing itself: the server's 422 surfaces
+
+
+def test_client_retries_then_raises_on_dead_server():
+    with HttpVerifier(f"http://127.0.0.1:{_free_port()}", retries=2, backoff=0.01, timeout=2) as client:
+        start = time.monotonic()
+        with pytest.raises(VerifierServiceError, match="after 3 attempts"):
+            client.verify("x", "y")
+        assert time.monotonic() - start < 10
+
+
+def test_health(server):
+    body = httpx.get(server + "/v1/health").json()
+    assert body["status"] == "ok" and body["verifier"] == "math" and body["options"]["workers"] == 2

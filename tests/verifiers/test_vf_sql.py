@@ -1,0 +1,99 @@
+"""The SQL verifier: execution match (bag / ordered / floats), extraction, reasons, gold cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from verifiers import Reason, get_verifier
+from verifiers.sql.compare import gold_is_ordered, same_result
+from verifiers.sql.extract import extract_sql
+
+
+def fenced(sql: str) -> str:
+    return f"Here you go:\n```sql\n{sql}\n```\n"
+
+
+GOLD_BAG = "SELECT name FROM customers WHERE city = 'paris'"
+GOLD_ORDERED = "SELECT name FROM customers ORDER BY name DESC"
+
+
+@pytest.mark.parametrize(
+    "pred, gold, reason",
+    [
+        ("SELECT name FROM customers WHERE city = 'paris'", GOLD_BAG, Reason.OK),
+        ("SELECT name FROM customers WHERE city = 'paris' ORDER BY id DESC", GOLD_BAG, Reason.OK),  # bag: order free
+        ("SELECT name FROM customers WHERE city IN ('paris', 'rome')", GOLD_BAG, Reason.WRONG),
+        ("SELECT c.name FROM customers c JOIN orders o ON o.customer_id = c.id WHERE c.city = 'paris'", GOLD_BAG, Reason.WRONG),  # duplicates count
+        ("SELECT name FROM customers ORDER BY name DESC", GOLD_ORDERED, Reason.OK),
+        ("SELECT name FROM customers ORDER BY name", GOLD_ORDERED, Reason.WRONG),
+        ("SELECT name FROM customers ORDER BY 1 DESC", GOLD_ORDERED, Reason.OK),
+        # an ORDER BY inside a subquery does not make the gold order-sensitive
+        ("SELECT name FROM customers", "SELECT name FROM (SELECT name FROM customers ORDER BY name)", Reason.OK),
+        # floats: 0.1 + 0.2 vs 0.3, and REAL vs INTEGER of equal value
+        ("SELECT SUM(price) FROM products WHERE id IN (3, 4)", "SELECT 0.3", Reason.OK),
+        ("SELECT 2.0", "SELECT COUNT(*) FROM customers WHERE city = 'paris'", Reason.OK),
+        ("SELECT 0.31", "SELECT 0.3", Reason.WRONG),
+        ("SELECT name, city FROM customers", "SELECT city, name FROM customers", Reason.WRONG),  # column order matters
+        ("SELEC name FROM customers", GOLD_BAG, Reason.SYNTAX_ERROR),
+        ("SELECT nme FROM customers", GOLD_BAG, Reason.RUNTIME_ERROR),
+        ("SELECT * FROM missing_table", GOLD_BAG, Reason.RUNTIME_ERROR),
+    ],
+)
+def test_execution_match(sql_verifier, shop_db, pred, gold, reason):
+    result = sql_verifier.verify(fenced(pred), gold, db_path=str(shop_db))
+    assert result.reason is reason, result
+
+
+def test_extraction_strategies_and_format():
+    assert extract_sql("```sql\nSELECT 1\n```\n```sql\nSELECT 2\n```", ("sql_fence",)) == ("SELECT 2", "sql_fence")
+    assert extract_sql("```\nSELECT 3\n```", ("sql_fence", "fence")) == ("SELECT 3", "fence")
+    assert extract_sql("  select 4", ("sql_fence", "fence", "raw")) == ("select 4", "raw")
+    assert extract_sql("I would select 4", ("sql_fence", "fence", "raw")) is None
+
+
+def test_unparseable_missing_metadata_and_bad_gold(sql_verifier, shop_db):
+    db = str(shop_db)
+    results = sql_verifier.verify_batch(
+        ["no sql here", fenced("SELECT 1"), fenced("SELECT 1"), fenced("SELECT 1")],
+        [GOLD_BAG, GOLD_BAG, "SELEC broken", GOLD_BAG],
+        [{"db_path": db}, {}, {"db_path": db}, {"db_path": str(shop_db.parent / "absent.db")}],
+    )
+    assert [r.reason for r in results] == [Reason.UNPARSEABLE, Reason.ERROR, Reason.ERROR, Reason.ERROR]
+    assert "db_path" in results[1].detail and "gold query failed" in results[2].detail
+    assert not (shop_db.parent / "absent.db").exists()
+
+
+def test_format_bonus_only_for_sql_fence(shop_db):
+    with get_verifier("sql", workers=1, score_format=0.25, score_unparseable=-1) as v:
+        got = v.verify_batch([fenced(GOLD_BAG), GOLD_BAG, "nothing"], [GOLD_BAG] * 3, [{"db_path": str(shop_db)}] * 3)
+    assert [r.score for r in got] == [1.25, 1.0, -1.0]
+
+
+def test_gold_ordering_is_decided_by_the_parse_tree():
+    assert gold_is_ordered("SELECT a FROM t ORDER BY a")
+    assert gold_is_ordered("WITH x AS (SELECT a FROM t) SELECT a FROM x ORDER BY a LIMIT 3")
+    assert gold_is_ordered("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1")
+    assert not gold_is_ordered("SELECT a FROM (SELECT a FROM t ORDER BY a)")
+    assert not gold_is_ordered("WITH x AS (SELECT a FROM t ORDER BY a) SELECT a FROM x")
+    assert not gold_is_ordered("SELECT 'ORDER BY' AS a FROM t")  # a regex would say yes
+    assert not gold_is_ordered("SELECT a FROM t -- ORDER BY a")
+
+
+def test_same_result_semantics():
+    assert same_result([(1,), (1,), (2,)], [(2,), (1,), (1,)], ordered=False, float_digits=9)
+    assert not same_result([(1,), (1,), (2,)], [(2,), (2,), (1,)], ordered=False, float_digits=9)
+    assert not same_result([(1,), (2,)], [(2,), (1,)], ordered=True, float_digits=9)
+    assert same_result([(0.30000000000000004, "a")], [(0.3, "a")], ordered=True, float_digits=9)
+    assert same_result([(None, float("nan"))], [(None, float("nan"))], ordered=True, float_digits=9)
+
+
+def test_gold_results_are_cached_per_database_and_query(shop_db):
+    from verifiers.sql import _gold
+
+    _gold.cache_clear()
+    db, stamp = str(shop_db), (1, 1)
+    for _ in range(3):
+        _gold(db, stamp, GOLD_BAG, 1.0, 100)
+    _gold(db, (2, 1), GOLD_BAG, 1.0, 100)  # the database file changed: a new entry
+    info = _gold.cache_info()
+    assert (info.hits, info.misses) == (2, 2)

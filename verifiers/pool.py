@@ -1,0 +1,428 @@
+"""A pool of killable worker processes: the one place where risky verifier work runs.
+
+Why not `concurrent.futures.ProcessPoolExecutor`: it cannot kill one hung task (a sympy call that
+never returns), and a dead worker breaks the whole executor. Here each worker has its own pipe; a
+dispatcher thread sends it *chunks* of tasks (throughput: no process per task, few round trips),
+and watches the deadline of the task each worker is on. Past the deadline the worker is killed
+(SIGKILL), that task's result is `timeout`, the rest of its chunk goes back to the queue and a new
+worker takes its place. A worker that dies (segfault, OOM kill, os.kill) gives `error` the same way.
+
+Workers are fresh interpreters (`subprocess`: fork+exec), never a bare fork: forking a process that
+has threads (Ray actors, uvicorn, this dispatcher) can deadlock the child, and unlike multiprocessing's
+spawn/forkserver nothing re-imports the caller's `__main__` (so an unguarded script still works).
+A worker imports its `preload` modules before it reports ready, so import time never counts against a
+task's timeout; a restart costs one interpreter start plus those imports (about 1-2 s for math).
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from verifiers.options import default_workers
+
+STARTUP_TIMEOUT_S = 120.0  # a worker that is not ready by then is killed and replaced
+MAX_START_FAILURES = 3  # consecutive deaths before "ready": fail queued tasks instead of looping
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """Outcome of one task: status "ok" (value holds the return value), "timeout", or "error" (detail says why)."""
+
+    status: str
+    value: Any = None
+    detail: str = ""
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "worker process died"
+    if code < 0:
+        try:
+            return f"worker process killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"worker process killed by signal {-code}"
+    return f"worker process exited with code {code}"
+
+
+_WORKER_BOOT = "from verifiers.pool import _worker_entry; _worker_entry()"
+
+
+def _worker_entry() -> None:
+    """Entry point of a worker interpreter: argv = [fd, memory_mb, comma-separated preload modules]."""
+    fd, memory_mb, preload = int(sys.argv[1]), int(sys.argv[2]), [m for m in sys.argv[3].split(",") if m]
+    _worker_main(Connection(fd), memory_mb, preload)
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent dies, so a worker stuck in a hung task never outlives it."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def _worker_main(conn: Any, memory_mb: int, preload: Sequence[str]) -> None:
+    """Worker loop: receive chunks [(task_id, fn, args)], send ("ok"|"error", task_id, value) per task."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    _die_with_parent()
+    if memory_mb:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = memory_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    try:
+        for module in preload:
+            importlib.import_module(module)
+    except BaseException as exc:
+        conn.send(("fatal", None, f"preloading failed: {type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", None, os.getpid()))
+    while True:
+        try:
+            chunk = conn.recv()
+        except (EOFError, OSError):
+            return
+        if chunk is None:
+            return
+        for task_id, fn, args in chunk:
+            try:
+                out = ("ok", task_id, fn(*args))
+            except MemoryError:
+                out = ("error", task_id, f"MemoryError: worker memory limit ({memory_mb} MiB) reached")
+            except BaseException as exc:  # noqa: BLE001 - any failure is this task's result
+                try:
+                    msg = str(exc)[:300]
+                except BaseException:  # str() of some sympy objects can itself fail
+                    msg = "?"
+                out = ("error", task_id, f"{type(exc).__name__}: {msg}")
+            try:
+                conn.send(out)
+            except Exception as exc:  # e.g. an unpicklable return value
+                conn.send(("error", task_id, f"result could not be sent back: {type(exc).__name__}: {exc}"))
+
+
+class _Task:
+    __slots__ = ("id", "fn", "args", "timeout", "future")
+
+    def __init__(self, task_id: int, fn: Callable, args: tuple, timeout: float, future: Future) -> None:
+        self.id, self.fn, self.args, self.timeout, self.future = task_id, fn, args, timeout, future
+
+
+class _Worker:
+    __slots__ = ("process", "conn", "ready", "inflight", "task_started", "spawned_at")
+
+    def __init__(self, process: subprocess.Popen, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.ready = False
+        self.inflight: deque[_Task] = deque()
+        self.task_started = 0.0
+        self.spawned_at = time.monotonic()
+
+
+class WorkerPool:
+    """Killable worker processes with per-task timeouts. Thread-safe; `submit` may be called from any thread.
+
+    workers:      number of processes (default min(4, cpu_count)).
+    memory_mb:    RLIMIT_AS of each worker in MiB (0: no limit). Allocation beyond it raises
+                  MemoryError in the task, which becomes an `error` result.
+    preload:      modules each worker imports before it takes tasks.
+    max_chunk:    most tasks sent to a worker at once.
+    Functions given to `submit`/`map` must be importable top-level functions (they are pickled by name).
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        memory_mb: int = 2048,
+        preload: Sequence[str] = (),
+        max_chunk: int = 16,
+        name: str = "verifiers",
+    ) -> None:
+        self.size = workers or default_workers()
+        self.memory_mb = memory_mb
+        self.preload = tuple(preload)
+        self.max_chunk = max(1, max_chunk)
+        self.name = name
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._pending: deque[_Task] = deque()
+        self._closed = False
+        self._workers: list[_Worker] = []
+        self._start_failures = 0
+        self._last_start_error = ""
+        self.restarts = 0  # workers replaced after a timeout or a death (for health reports and tests)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        for _ in range(self.size):
+            self._workers.append(self._spawn())
+        self._thread = threading.Thread(target=self._run, name=f"{name}-pool-dispatcher", daemon=True)
+        self._thread.start()
+        # Shares the (mutated in place) worker list, so it stops the current workers; also runs at exit.
+        self._finalizer = weakref.finalize(self, WorkerPool._shutdown_workers, self._workers)
+
+    # ---- public API -------------------------------------------------------------------------------
+
+    def submit(self, fn: Callable, args: tuple = (), *, timeout: float) -> Future:
+        """Queue fn(*args); the Future resolves to a `TaskResult` (it never raises)."""
+        future: Future = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self.name} worker pool is closed; create a new verifier")
+            self._pending.append(_Task(next(self._ids), fn, tuple(args), float(timeout), future))
+        self._wake()
+        return future
+
+    def map(self, fn: Callable, arg_tuples: Sequence[tuple], *, timeout: float) -> list[TaskResult]:
+        """Run fn(*args) for each args, in parallel across workers; results in input order."""
+        futures = [self.submit(fn, args, timeout=timeout) for args in arg_tuples]
+        return [f.result() for f in futures]
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for health checks and tests)."""
+        return [w.process.pid for w in list(self._workers) if w.process.poll() is None]
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        """Block until every worker has started and imported its preload modules (benchmarks, tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            workers = list(self._workers)
+            if len(workers) == self.size and all(w.ready for w in workers):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            pending = len(self._pending)
+        workers = list(self._workers)
+        return {
+            "workers": len(workers),
+            "ready": sum(w.ready for w in workers),
+            "busy": sum(bool(w.inflight) for w in workers),
+            "pending": pending,
+            "restarts": self.restarts,
+        }
+
+    def close(self) -> None:
+        """Stop the workers; queued tasks resolve with an `error` result."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._wake()
+        self._thread.join(timeout=10)
+        self._finalizer()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- dispatcher (runs on its own thread; the only code touching workers) ------------------------
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except (BlockingIOError, OSError):
+            pass  # the pipe is full (a wake-up is already pending) or closed
+
+    def _spawn(self) -> _Worker:
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        # The worker must import what this process imports (a source checkout, a plugin put on sys.path).
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-c", _WORKER_BOOT, str(theirs.fileno()), str(self.memory_mb), ",".join(self.preload)],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,  # a judge that reads stdin gets EOF, not a hang
+                stdout=2,  # worker prints go to our stderr, never into a CLI's stdout results
+                env=env,
+                close_fds=True,
+            )
+        finally:
+            theirs.close()
+        return _Worker(process, Connection(ours.detach()))
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if self._closed:
+                        break
+                self._assign()
+                waitables: list[Any] = [self._wake_r]
+                # A worker's death closes its end of the socket: the connection turns readable (EOF).
+                waitables += [w.conn for w in self._workers]
+                ready = wait(waitables, timeout=self._next_deadline())
+                for w in list(self._workers):
+                    if w.conn in ready:
+                        self._drain(w)
+                if self._wake_r in ready:
+                    try:
+                        while os.read(self._wake_r, 4096):
+                            pass
+                    except (BlockingIOError, OSError):
+                        pass
+                self._enforce_deadlines()
+        finally:
+            self._fail_all("worker pool closed before this task ran")
+
+    def _next_deadline(self) -> float | None:
+        now = time.monotonic()
+        deadlines = []
+        for w in self._workers:
+            if w.inflight:
+                deadlines.append(w.task_started + w.inflight[0].timeout)
+            elif not w.ready:
+                deadlines.append(w.spawned_at + STARTUP_TIMEOUT_S)
+        return max(0.0, min(deadlines) - now) if deadlines else None
+
+    def _assign(self) -> None:
+        idle = [w for w in self._workers if w.ready and not w.inflight]
+        if not idle:
+            return
+        with self._lock:
+            # Drop tasks whose caller gave up (e.g. an HTTP request that timed out).
+            self._pending = deque(t for t in self._pending if not t.future.cancelled())
+            if not self._pending:
+                return
+            # Chunks small enough that every worker gets a share, big enough to amortize the round trip.
+            size = max(1, min(self.max_chunk, math.ceil(len(self._pending) / len(self._workers))))
+            plan = []
+            for w in idle:
+                if not self._pending:
+                    break
+                chunk = [self._pending.popleft() for _ in range(min(size, len(self._pending)))]
+                plan.append((w, chunk))
+        for w, chunk in plan:
+            w.inflight.extend(chunk)
+            w.task_started = time.monotonic()
+            try:
+                w.conn.send([(t.id, t.fn, t.args) for t in chunk])
+            except (OSError, ValueError) as exc:
+                self._replace(w, f"could not send work to worker: {exc}", first_task_status=None)
+            except Exception as exc:  # e.g. unpicklable arguments: those tasks fail, the worker is fine
+                for t in chunk:
+                    w.inflight.remove(t)
+                    self._resolve(t, TaskResult("error", detail=f"could not send task to worker: {type(exc).__name__}: {exc}"))
+
+    def _drain(self, w: _Worker) -> None:
+        """Read every message the worker has sent; handle its death if it died."""
+        try:
+            while w.conn.poll():
+                kind, task_id, value = w.conn.recv()
+                if kind == "ready":
+                    w.ready = True
+                    self._start_failures = 0
+                elif kind == "fatal":
+                    self._last_start_error = value
+                elif w.inflight and w.inflight[0].id == task_id:
+                    task = w.inflight.popleft()
+                    w.task_started = time.monotonic()
+                    self._resolve(task, TaskResult("ok", value=value) if kind == "ok" else TaskResult("error", detail=value))
+        except (EOFError, OSError):
+            # EOF: the worker is gone (or going); reap it to learn how it died.
+            try:
+                code = w.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+            self._replace(w, _describe_exit(code), first_task_status="error")
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for w in list(self._workers):
+            if w.inflight and now >= w.task_started + w.inflight[0].timeout:
+                self._replace(w, f"timed out after {w.inflight[0].timeout:g}s", first_task_status="timeout")
+            elif not w.ready and not w.inflight and now >= w.spawned_at + STARTUP_TIMEOUT_S:
+                self._replace(w, f"worker not ready after {STARTUP_TIMEOUT_S:g}s", first_task_status=None)
+
+    def _replace(self, w: _Worker, why: str, *, first_task_status: str | None) -> None:
+        """Kill `w`, settle its current task, requeue the rest of its chunk, start a replacement."""
+        if w.process.poll() is None:
+            w.process.kill()
+            try:
+                w.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        w.conn.close()
+        inflight = list(w.inflight)
+        if inflight and first_task_status is not None:
+            self._resolve(inflight.pop(0), TaskResult(first_task_status, detail=why))
+        with self._lock:
+            self._pending.extendleft(reversed(inflight))
+        if not w.ready:
+            self._start_failures += 1
+            self._last_start_error = self._last_start_error or why
+        self._workers.remove(w)
+        self.restarts += 1
+        if self._start_failures >= MAX_START_FAILURES:
+            self._fail_all(f"verifier workers fail to start ({self._last_start_error}); check that the verifier imports in a fresh process")
+            self._start_failures = 0
+        with self._lock:
+            closed = self._closed
+        if not closed:
+            self._workers.append(self._spawn())
+
+    def _resolve(self, task: _Task, result: TaskResult) -> None:
+        if not task.future.done():
+            task.future.set_result(result)
+
+    def _fail_all(self, why: str) -> None:
+        with self._lock:
+            tasks, self._pending = list(self._pending), deque()
+        for w in self._workers:
+            tasks += list(w.inflight) if self._closed else []
+        for t in tasks:
+            self._resolve(t, TaskResult("error", detail=why))
+
+    @staticmethod
+    def _shutdown_workers(workers: list[_Worker]) -> None:
+        for w in workers:
+            try:
+                w.conn.send(None)
+            except Exception:
+                pass
+        deadline = time.monotonic() + 2
+        for w in workers:
+            try:
+                w.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                w.process.kill()
+                try:
+                    w.process.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
+            try:
+                w.conn.close()
+            except OSError:
+                pass

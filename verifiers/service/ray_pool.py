@@ -1,0 +1,83 @@
+"""Verifier actors inside a Ray cluster, with the same `.verify` / `.verify_batch` as a local verifier.
+
+The actor is a thin wrapper around `get_verifier(...)`: each actor owns a verifier (and its worker
+pool, `workers` per actor, 1 by default), so the same code judges as in-process. Ray is imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from verifiers.base import Text, to_text
+from verifiers.result import VerifyResult
+
+
+class VerifierActor:
+    """Plain class (works and is testable without Ray); `RayVerifierPool` runs it as an actor."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        from verifiers.registry import get_verifier
+
+        self.verifier = get_verifier(name, **options)
+
+    def verify_batch(self, responses: list[str], references: list[str], metadata: list[dict]) -> list[dict]:
+        return [r.to_dict() for r in self.verifier.verify_batch(responses, references, metadata)]
+
+    def ping(self) -> bool:
+        return True
+
+
+class RayVerifierPool:
+    """`num_actors` actors of verifier `name`; a batch is split into contiguous shares, one per actor.
+
+    Call inside a connected Ray driver (`ray.init(...)` done). `actor_options` go to `.options()`
+    (e.g. {"num_cpus": 1}); verifier `options` go to `get_verifier`.
+    """
+
+    def __init__(self, name: str, *, num_actors: int = 2, actor_options: dict[str, Any] | None = None,
+                 **options: Any) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            raise RuntimeError("RayVerifierPool needs a Ray connection: call ray.init(...) first")
+        self._ray = ray
+        options.setdefault("workers", 1)
+        remote = ray.remote(VerifierActor).options(**({"num_cpus": 1} | (actor_options or {})))
+        self._actors = [remote.remote(name, options) for _ in range(max(1, num_actors))]
+        try:
+            ray.get([a.ping.remote() for a in self._actors])  # surface construction errors (bad options) here
+        except Exception:
+            self.close()
+            raise
+
+    def verify(self, response: Text, reference: str, **metadata: Any) -> VerifyResult:
+        return self.verify_batch([response], [reference], [metadata])[0]
+
+    def verify_batch(self, responses: Sequence[Text], references: Sequence[str],
+                     metadata: Sequence[Mapping[str, Any]] | None = None) -> list[VerifyResult]:
+        if len(responses) != len(references):
+            raise ValueError(f"{len(responses)} responses but {len(references)} references")
+        metadata = list(metadata) if metadata is not None else [{}] * len(responses)
+        if len(metadata) != len(responses):
+            raise ValueError(f"{len(responses)} responses but {len(metadata)} metadata entries")
+        texts = [to_text(r) for r in responses]
+        n = len(texts)
+        share = -(-n // len(self._actors)) if n else 0
+        refs = []
+        for k, actor in enumerate(self._actors):
+            lo, hi = k * share, min(n, (k + 1) * share)
+            if lo < hi:
+                refs.append(actor.verify_batch.remote(texts[lo:hi], list(references[lo:hi]), [dict(m) for m in metadata[lo:hi]]))
+        return [VerifyResult.from_dict(d) for part in self._ray.get(refs) for d in part]
+
+    def close(self) -> None:
+        for actor in self._actors:
+            self._ray.kill(actor)
+        self._actors = []
+
+    def __enter__(self) -> RayVerifierPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
