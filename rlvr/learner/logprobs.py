@@ -1,0 +1,241 @@
+"""Per-token log-probs (and entropy) of a causal LM without full-vocabulary copies of the batch.
+
+The naive way, `log_softmax(model(ids).logits)`, materializes [B, L, V] float32 logits plus a
+log-softmax copy and keeps both for backward: with a 49k vocabulary that is 2.3 GB per copy for
+64x180 tokens. Here the transformer body runs once for hidden states [B, L, H]; only the positions
+that are needed (loss-mask tokens by default) go through the LM head, in chunks of `chunk_tokens`
+rows, and each chunk runs under activation checkpointing so that backward recomputes that chunk's
+logits instead of storing them; a hand-written log-softmax/entropy backward keeps that to two
+[chunk_tokens, V] float32 buffers. Numbers: BENCHMARKS.md ("Learner").
+
+Alignment (rlvr.batch): out[:, t] = log p_T(input_ids[t] | input_ids[:t]), where p_T is the
+softmax of logits / T; column 0 and positions outside the selection are 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from rlvr.batch import TokenBatch
+
+DEFAULT_CHUNK_TOKENS = 1024
+
+
+@dataclass
+class LogProbOutput:
+    """What the learner hands a loss function for one source's micro-batch.
+
+    logprobs: [B, L] float32, log pi(input_ids[t] | input_ids[:t]) at temperature T, 0 off-mask.
+    entropy:  [B, L] float32 entropy of pi(. | input_ids[:t]) at temperature T, or None when the
+              loss function did not ask for it (it costs a softmax per chunk).
+    """
+
+    logprobs: torch.Tensor
+    entropy: torch.Tensor | None = None
+
+
+class _TokenLogProbEntropy(torch.autograd.Function):
+    """(log p(target), entropy) from [n, V] logits, with a hand-written backward.
+
+    Autograd's own backward of log-softmax + gather + entropy allocates five or six [n, V]
+    temporaries; this one reuses two: grad = g_lp * (onehot - p) - g_H * p * (log p + H).
+    """
+
+    @staticmethod
+    def forward(ctx, logits, targets, temperature: float, with_entropy: bool):
+        z = logits.float()
+        if temperature != 1.0:
+            z = z / temperature
+        lse = torch.logsumexp(z, dim=-1)
+        logp = z.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse
+        if with_entropy:
+            p = torch.sub(z, lse.unsqueeze(-1)).exp_()
+            entropy = lse - torch.linalg.vecdot(p, z)
+            del p
+        else:
+            entropy = logp.new_zeros(())  # checkpoint needs tensors; a scalar placeholder costs nothing
+        ctx.save_for_backward(z, targets, lse, entropy)
+        ctx.temperature, ctx.with_entropy, ctx.in_dtype = temperature, with_entropy, logits.dtype
+        return logp, entropy
+
+    @staticmethod
+    def backward(ctx, g_lp, g_ent):
+        z, targets, lse, entropy = ctx.saved_tensors
+        logp_full = torch.sub(z, lse.unsqueeze(-1))  # [n, V] log p
+        g_lp = torch.zeros_like(lse) if g_lp is None else g_lp
+        if ctx.with_entropy and g_ent is not None:
+            p = logp_full.exp()
+            grad = logp_full.add_(entropy.unsqueeze(-1)).mul_(p).mul_(-g_ent.unsqueeze(-1))
+            grad.sub_(p.mul_(g_lp.unsqueeze(-1)))
+            del p
+        else:
+            grad = logp_full.exp_().mul_(-g_lp.unsqueeze(-1))
+        grad.scatter_add_(-1, targets.unsqueeze(-1), g_lp.unsqueeze(-1))
+        if ctx.temperature != 1.0:
+            grad.div_(ctx.temperature)
+        return grad.to(ctx.in_dtype), None, None, None
+
+
+def _head_stats(
+    head: nn.Module,
+    hidden: torch.Tensor,
+    targets: torch.Tensor,
+    temperature: float,
+    softcap: float | None,
+    with_entropy: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """log p(target) and entropy for [n, H] hidden rows; the only place [n, V] logits exist.
+
+    The head is called as a module (not through its weight) so ZeRO-3's hooks gather it, also
+    when checkpointing re-runs this in backward.
+    """
+    logits = head(hidden)
+    if softcap:  # Gemma-2 style final-logit soft-capping, applied by HF before any sampling temperature.
+        logits = torch.tanh(logits.float() / softcap) * softcap
+    return _TokenLogProbEntropy.apply(logits, targets, temperature, with_entropy)
+
+
+def chunked_logprobs_from_hidden(
+    hidden: torch.Tensor,
+    head: nn.Module,
+    input_ids: torch.Tensor,
+    select: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+    with_entropy: bool = False,
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+    softcap: float | None = None,
+) -> LogProbOutput:
+    """Log-probs [B, L] from final hidden states [B, L, H] (after the final norm) and the LM head.
+
+    select: [B, L] bool/float, the positions t whose log-prob is wanted (position 0 is ignored).
+    Backward stays bounded: each chunk is checkpointed when grad is enabled.
+    """
+    if temperature <= 0:
+        raise ValueError(
+            f"temperature must be > 0 (got {temperature}); greedy rollouts have no log-probs to match"
+        )
+    if chunk_tokens < 1:
+        raise ValueError(f"chunk_tokens must be >= 1, got {chunk_tokens}")
+    B, L = input_ids.shape
+    sel = select[:, 1:] > 0  # hidden at t-1 predicts the token at t
+    h = hidden[:, :-1][sel]  # [N, H]: one copy of the selected rows only
+    targets = input_ids[:, 1:][sel]
+    use_ckpt = torch.is_grad_enabled() and h.requires_grad
+    logps, ents = [], []
+    for h_c, t_c in zip(h.split(chunk_tokens), targets.split(chunk_tokens), strict=True):
+        if use_ckpt:
+            lp, en = checkpoint(
+                _head_stats, head, h_c, t_c, temperature, softcap, with_entropy, use_reentrant=False
+            )
+        else:
+            lp, en = _head_stats(head, h_c, t_c, temperature, softcap, with_entropy)
+        logps.append(lp)
+        ents.append(en)
+
+    def scatter(values: list[torch.Tensor]) -> torch.Tensor:
+        flat = torch.cat(values) if values else hidden.new_zeros(0, dtype=torch.float32)
+        out = torch.zeros((B, L - 1), dtype=torch.float32, device=hidden.device).masked_scatter(sel, flat)
+        return F.pad(out, (1, 0))
+
+    return LogProbOutput(logprobs=scatter(logps), entropy=scatter(ents) if with_entropy else None)
+
+
+def _final_softcap(model: nn.Module) -> float | None:
+    return getattr(getattr(model, "config", None), "final_logit_softcapping", None)
+
+
+def token_logprobs(
+    model: nn.Module,
+    batch: TokenBatch,
+    *,
+    temperature: float = 1.0,
+    with_entropy: bool = False,
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+    all_tokens: bool = False,
+) -> LogProbOutput:
+    """Per-token log-probs of a Hugging Face causal LM on `batch`, chunked over the LM head.
+
+    Computes only positions inside `batch.loss_mask` (or every non-padding position when
+    `all_tokens`); the rest are 0. Works on a plain model; the learner uses `LogProbModel`, the same
+    computation as one nn.Module so that DeepSpeed's forward/backward hooks see it.
+    """
+    return LogProbModel(model, chunk_tokens)(
+        batch.input_ids,
+        batch.attention_mask,
+        batch.attention_mask if all_tokens else batch.loss_mask,
+        temperature=temperature,
+        with_entropy=with_entropy,
+    ).to_output()
+
+
+class _Outputs(dict):
+    def to_output(self) -> LogProbOutput:
+        return LogProbOutput(logprobs=self["logprobs"], entropy=self.get("entropy"))
+
+
+class LogProbModel(nn.Module):
+    """A causal LM whose forward returns per-token log-probs instead of logits.
+
+    DeepSpeed wraps this module (not the bare HF model) so that the whole computation, body and
+    chunked head, runs inside one engine forward: ZeRO-3 gathers parameters from module hooks
+    bracketed by the root forward, and the engine hooks its backward prologue onto the outputs,
+    which are therefore a dict of tensors. Parameter names are the HF names prefixed by "lm.".
+    """
+
+    def __init__(self, lm: nn.Module, chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> None:
+        super().__init__()
+        if lm.get_output_embeddings() is None:
+            raise ValueError(
+                f"{type(lm).__name__} has no LM head (get_output_embeddings() is None); load a *ForCausalLM model"
+            )
+        self.lm = lm
+        self.chunk_tokens = chunk_tokens
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        select: torch.Tensor,
+        temperature: float = 1.0,
+        with_entropy: bool = False,
+    ) -> _Outputs:
+        body = self.lm.get_decoder()
+        hidden = body(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+        out = chunked_logprobs_from_hidden(
+            hidden,
+            self.lm.get_output_embeddings(),
+            input_ids,
+            select,
+            temperature=temperature,
+            with_entropy=with_entropy,
+            chunk_tokens=self.chunk_tokens,
+            softcap=_final_softcap(self.lm),
+        )
+        result = _Outputs(logprobs=out.logprobs)
+        if out.entropy is not None:
+            result["entropy"] = out.entropy
+        return result
+
+
+def naive_token_logprobs(
+    model: nn.Module, batch: TokenBatch, *, temperature: float = 1.0, with_entropy: bool = False
+) -> LogProbOutput:
+    """Reference implementation through full [B, L, V] logits: for tests and benchmarks only."""
+    # HF models apply any final-logit soft-capping inside forward.
+    logits = model(
+        input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False
+    ).logits.float()
+    logp_all = torch.log_softmax(logits[:, :-1] / temperature, dim=-1)
+    logp = logp_all.gather(-1, batch.input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    logp = F.pad(logp, (1, 0)) * F.pad(batch.loss_mask[:, 1:], (1, 0))
+    entropy = None
+    if with_entropy:
+        ent = -(logp_all.exp() * logp_all).sum(-1)
+        entropy = F.pad(ent, (1, 0)) * F.pad(batch.loss_mask[:, 1:], (1, 0))
+    return LogProbOutput(logprobs=logp, entropy=entropy)
