@@ -63,6 +63,25 @@ class TokenBatch:
             tensors={k: v.to(device) for k, v in self.tensors.items()},
         )
 
+    def pad_rows(self, multiple: int) -> TokenBatch:
+        """Append copies of row 0 with an all-zero loss_mask until len(self) % multiple == 0.
+
+        Data-parallel ranks need equal shares; padded rows reach no loss (every objective masks by
+        loss_mask, and sequence means skip rows without unmasked tokens).
+        """
+        extra = (-len(self)) % multiple
+        if extra == 0:
+            return self
+        idx = torch.zeros(extra, dtype=torch.long)
+        pad = self.select(idx)
+        pad.loss_mask = torch.zeros_like(pad.loss_mask)
+        return TokenBatch(
+            input_ids=torch.cat([self.input_ids, pad.input_ids]),
+            attention_mask=torch.cat([self.attention_mask, pad.attention_mask]),
+            loss_mask=torch.cat([self.loss_mask, pad.loss_mask]),
+            tensors={k: torch.cat([v, pad.tensors[k]]) for k, v in self.tensors.items()},
+        )
+
     def trim(self) -> TokenBatch:
         """Drop trailing columns that are padding in every row (saves compute after splitting)."""
         lengths = self.attention_mask.sum(dim=1)

@@ -36,7 +36,11 @@ def _train(args, rest: list[str]) -> int:
         from rlvr.trainer.trainer import Trainer
 
         cfg.run_dir = HydraConfig.get().runtime.output_dir
-        Trainer(to_train_config(cfg)).run()
+        trainer = Trainer(to_train_config(cfg))
+        try:
+            trainer.run()
+        finally:
+            trainer.close()
 
     argv = sys.argv
     sys.argv = ["rlvr train", *rest]

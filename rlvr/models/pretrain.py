@@ -82,8 +82,8 @@ def _encode(tokenizer, user: str, response: str) -> tuple[list[int], list[int]]:
 
 
 def pretrain_tiny_arith(out: str | Path, *, steps: int = 1500, batch_size: int = 32, lr: float = 3e-3,
-                        seed: int = 0, num_examples: int = 20000, hidden_size: int = 256, num_layers: int = 4,
-                        log_every: int = 100) -> Path:
+                        seed: int = 0, num_examples: int = 20000, hidden_size: int = 128, num_layers: int = 2,
+                        num_heads: int = 2, log_every: int = 100) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from rlvr.batch import pack_sequences
@@ -91,7 +91,7 @@ def pretrain_tiny_arith(out: str | Path, *, steps: int = 1500, batch_size: int =
     from rlvr.models.tiny import build_tiny_model
 
     out = Path(out)
-    build_tiny_model(out, seed=seed, hidden_size=hidden_size, num_layers=num_layers)
+    build_tiny_model(out, seed=seed, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
     tokenizer = AutoTokenizer.from_pretrained(out)
     model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)
     scorer = LogProbModel(model)
@@ -115,7 +115,7 @@ def pretrain_tiny_arith(out: str | Path, *, steps: int = 1500, batch_size: int =
         opt.step()
         sched.step()
         if step % log_every == 0 or step == steps - 1:
-            log.info("pretrain step %d/%d loss %.4f (%.0fs)", step, steps, float(loss), time.perf_counter() - start)
+            log.info("pretrain step %d/%d loss %.4f (%.0fs)", step, steps, float(loss.detach()), time.perf_counter() - start)
     model.eval()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 from pathlib import Path
 
 from rlvr.config.schema import ClusterConfig, LearnerConfig, ModelConfig, RolloutConfig, VerifierConfig
@@ -17,6 +18,8 @@ def init_ray(cluster: ClusterConfig) -> None:
     """Join `cluster.address` ("auto": a running cluster) or start a local one for this run only."""
     import ray
 
+    # DeepSpeed compiles C++ ops on first use (minutes on CPU): cache them per venv, like `make` does.
+    os.environ.setdefault("TORCH_EXTENSIONS_DIR", os.path.join(sys.prefix, "torch_extensions"))
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")

@@ -134,6 +134,7 @@ class Trainer:
                     # Bank rows per mini-batch in proportion to its share of the rollout batch.
                     sources["bank"] = self.bank_sampler.next_batch(
                         max(1, self.bank_sampler.batch_size * len(mini) // len(batch)))
+                sources = {k: v.pad_rows(cfg.world_size) for k, v in sources.items()}
                 out = self.learner.train_step(sources, self.objective, micro_batch_size=cfg.micro_batch_size)
         return {k if "/" in k else f"learner/{k}": float(v) for k, v in out.items()}
 
@@ -159,6 +160,18 @@ class Trainer:
         self.learner.export_hf(str(self.run_dir / "final"))
         self.tokenizer.save_pretrained(str(self.run_dir / "final"))
         self.tracker.close()
+
+    def close(self) -> None:
+        """Stop this run's actors and verifier workers (not the Ray cluster, which may be shared)."""
+        import ray
+
+        self.rollout.close()
+        self.learner.shutdown()
+        if self.reference is not None:
+            ray.kill(self.reference)
+        close = getattr(self.verifier, "close", None)
+        if close is not None:
+            close()
 
     def evaluate(self):
         """Pass@k curve of the current policy on the test set, filed as eval/step_N.json and logged."""
