@@ -36,20 +36,9 @@ def prompt_file(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def parity_verifier():
-    from verifiers import register_verifier
-    from verifiers.base import Verifier
-    from verifiers.result import Judgement, Reason
+    import parity
 
-    class ParityVerifier(Verifier):
-        name = "parity"
-
-        def judge(self, response, reference, metadata):
-            if reference == "any":
-                return Judgement(Reason.OK)
-            even = len(response.split()) % 2 == 0
-            return Judgement(Reason.OK if even == (reference == "even") else Reason.WRONG)
-
-    register_verifier("parity", ParityVerifier, overwrite=True)
+    parity.register()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,63 @@
+"""A run killed after a checkpoint and resumed reproduces the uninterrupted run's metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+HERE = Path(__file__).parent
+
+# A user's driver script: register a verifier in-process, then run the `rlvr` CLI.
+DRIVER = "import sys, parity; parity.register(); from rlvr.cli import main; sys.exit(main(sys.argv[1:]))"
+COMPARED = ("reward/mean", "reward/accuracy", "response/length_mean", "loss/total", "loss/divergence",
+            "learner/grad_norm", "divergence/value", "eval/pass@1", "eval/pass@4")
+
+
+def _train(args: list[str], **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen([sys.executable, "-c", DRIVER, "train", *args], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def _rows(run: Path) -> dict[tuple, dict]:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    # Steps have a training row and (at the start and end) an eval row: key them apart.
+    return {(r["step"], "eval/pass@1" in r): r for r in rows}
+
+
+def test_killed_run_resumes_to_the_same_metrics(overrides, bank_dir, tmp_path):
+    common = [o for o in overrides("algorithm=dph", "divergence=js", f"bank.path={bank_dir}", "steps=4",
+                                   "checkpoint_every=1", "cluster.num_cpus=8") if not o.startswith("run_dir=")]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    p = _train([*common, f"hydra.run.dir={full}"])
+    out, _ = p.communicate(timeout=900)
+    assert p.returncode == 0, out[-3000:]
+
+    p = _train([*common, f"hydra.run.dir={cut}"])
+    deadline = time.time() + 900
+    while not (cut / "checkpoints" / "step_000002" / "trainer_state.json").exists():
+        assert p.poll() is None, "the run ended before its step-2 checkpoint"
+        assert time.time() < deadline
+        time.sleep(0.5)
+    os.killpg(p.pid, signal.SIGKILL)  # the driver and everything in its session, mid-run
+    p.wait()
+    assert not (cut / "checkpoints" / "step_000004").exists()
+
+    p = _train([*common, f"hydra.run.dir={cut}", "resume=true"])
+    out, _ = p.communicate(timeout=900)
+    assert p.returncode == 0, out[-3000:]
+
+    a, b = _rows(full), _rows(cut)
+    assert sorted(a) == sorted(b)
+    for key, row in a.items():
+        for metric in COMPARED:
+            if metric in row:
+                assert b[key][metric] == pytest.approx(row[metric], rel=1e-4, abs=1e-6), (key, metric)
