@@ -63,6 +63,8 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
                                       correct=bool(r.correct), reason=str(r.reason)))
             bar.update({"reward/accuracy": sum(r.correct for r in results) / max(1, len(results))})
     rollout.close()
+    if hasattr(verifier, "close"):
+        verifier.close()
 
     accuracy = {pid: sum(c) / len(c) for pid, c in correct_by_prompt.items()}
     pef = [p.id for p in prompts if accuracy[p.id] >= cfg.bank.pef_threshold]

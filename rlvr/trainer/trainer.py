@@ -219,8 +219,14 @@ class Trainer:
     def _open_bank(self) -> ReferenceBank:
         path = bank_path(self.cfg)
         if not ReferenceBank.exists(path):
-            raise FileNotFoundError(f"no reference bank at {path}: run `rlvr sample-reference` with the same "
-                                    "model and data overrides first (or set bank.path)")
+            if not self.cfg.bank.build_if_missing:
+                raise FileNotFoundError(f"no reference bank at {path}: run `rlvr sample-reference` with the same "
+                                        "model and data overrides first (or set bank.path)")
+            from rlvr.bank.build import sample_reference
+
+            log.info("no reference bank at %s: sampling the initial policy first", path)
+            components.init_ray(self.cfg.cluster)
+            return sample_reference(self.cfg)
         bank = ReferenceBank(path)
         bank.check(model_fingerprint=model_fingerprint(self.model_path),
                    prompts_fingerprint=prompts_fingerprint(self.prompts))
