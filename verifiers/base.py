@@ -36,6 +36,17 @@ def to_text(value: Text) -> str:
             return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
+def check_batch(responses: Sequence[Text], references: Sequence[str],
+                metadata: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
+    """Validate the three parallel lists of a batch call; returns metadata ([{}...] when None)."""
+    if len(responses) != len(references):
+        raise ValueError(f"{len(responses)} responses but {len(references)} references")
+    metadata = list(metadata) if metadata is not None else [{}] * len(responses)
+    if len(metadata) != len(responses):
+        raise ValueError(f"{len(responses)} responses but {len(metadata)} metadata entries")
+    return metadata
+
+
 def short(text: str, limit: int = 80) -> str:
     """Shorten `text` for a result's detail (details must stay small: they travel per row)."""
     text = " ".join(text.split())
@@ -71,12 +82,7 @@ class Verifier(ABC):
         metadata: Sequence[Mapping[str, Any]] | None = None,
     ) -> list[VerifyResult]:
         """Verify responses[i] against references[i] with metadata[i] (default: empty)."""
-        if len(responses) != len(references):
-            raise ValueError(f"{len(responses)} responses but {len(references)} references")
-        if metadata is None:
-            metadata = [{}] * len(responses)
-        elif len(metadata) != len(responses):
-            raise ValueError(f"{len(responses)} responses but {len(metadata)} metadata entries")
+        metadata = check_batch(responses, references, metadata)
         texts = [to_text(r) for r in responses]
         judgements = self.judge_batch(texts, [str(r) for r in references], [dict(m) for m in metadata])
         return [self.shaping.result(j) for j in judgements]

@@ -124,3 +124,11 @@ def parse_options(cls: type[OptionsT], given: dict[str, Any], *, verifier: str) 
     options = cls(**values)
     options.validate()
     return options
+
+
+def parse_strategies(extract: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """`extract` option ("boxed,answer_is") -> its strategies, each checked against `allowed`."""
+    strategies = tuple(s.strip() for s in extract.split(",") if s.strip())
+    if not strategies or any(s not in allowed for s in strategies):
+        raise ValueError(f"extract={extract!r}: use a comma-separated list of {', '.join(allowed)}")
+    return strategies

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import folder_snapshot, make_shop
+from vf_db import folder_snapshot, make_shop
 
 from verifiers import Reason, get_verifier
 

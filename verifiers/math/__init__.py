@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from verifiers.base import PooledVerifier, short
 from verifiers.math.extract import STRATEGIES, Extraction, extract_answer
-from verifiers.options import PoolOptions
+from verifiers.options import PoolOptions, parse_strategies
 from verifiers.result import Judgement, Reason
 
 __all__ = ["MathOptions", "MathVerifier", "extract_answer", "Extraction"]
@@ -32,13 +32,11 @@ class MathOptions(PoolOptions):
     strict: bool = True
 
     def strategies(self) -> tuple[str, ...]:
-        return tuple(s.strip() for s in self.extract.split(",") if s.strip())
+        return parse_strategies(self.extract, STRATEGIES)
 
     def validate(self) -> None:
         super().validate()
-        bad = [s for s in self.strategies() if s not in STRATEGIES]
-        if bad or not self.strategies():
-            raise ValueError(f"extract={self.extract!r}: use a comma-separated list of {', '.join(STRATEGIES)}")
+        self.strategies()
         if self.max_answer_chars < 1:
             raise ValueError(f"max_answer_chars must be >= 1, got {self.max_answer_chars}")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from verifiers.base import Text, to_text
+from verifiers.base import Text, check_batch, to_text
 from verifiers.result import VerifyResult
 
 _RETRY_STATUS = {502, 503, 504}
@@ -47,11 +47,7 @@ class HttpVerifier:
 
     def verify_batch(self, responses: Sequence[Text], references: Sequence[str],
                      metadata: Sequence[Mapping[str, Any]] | None = None) -> list[VerifyResult]:
-        if len(responses) != len(references):
-            raise ValueError(f"{len(responses)} responses but {len(references)} references")
-        metadata = list(metadata) if metadata is not None else [{}] * len(responses)
-        if len(metadata) != len(responses):
-            raise ValueError(f"{len(responses)} responses but {len(metadata)} metadata entries")
+        metadata = check_batch(responses, references, metadata)
         # Clean text here: JSON can not carry raw bytes, and lone surrogates are not valid UTF-8.
         items = [{"response": to_text(r), "reference": to_text(ref), "metadata": dict(m)}
                  for r, ref, m in zip(responses, references, metadata, strict=True)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verifiers.base import Text, to_text
+from verifiers.base import Text, check_batch, to_text
 from verifiers.result import VerifyResult
 
 
@@ -56,11 +56,7 @@ class RayVerifierPool:
 
     def verify_batch(self, responses: Sequence[Text], references: Sequence[str],
                      metadata: Sequence[Mapping[str, Any]] | None = None) -> list[VerifyResult]:
-        if len(responses) != len(references):
-            raise ValueError(f"{len(responses)} responses but {len(references)} references")
-        metadata = list(metadata) if metadata is not None else [{}] * len(responses)
-        if len(metadata) != len(responses):
-            raise ValueError(f"{len(responses)} responses but {len(metadata)} metadata entries")
+        metadata = check_batch(responses, references, metadata)
         texts = [to_text(r) for r in responses]
         n = len(texts)
         share = -(-n // len(self._actors)) if n else 0

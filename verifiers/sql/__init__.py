@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from verifiers.base import PooledVerifier, short
-from verifiers.options import PoolOptions
+from verifiers.options import PoolOptions, parse_strategies
 from verifiers.result import Judgement, Reason
 from verifiers.sql.compare import gold_is_ordered, same_result
 from verifiers.sql.extract import STRATEGIES, extract_sql
@@ -39,13 +39,11 @@ class SqlOptions(PoolOptions):
     float_digits: int = 9
 
     def strategies(self) -> tuple[str, ...]:
-        return tuple(s.strip() for s in self.extract.split(",") if s.strip())
+        return parse_strategies(self.extract, STRATEGIES)
 
     def validate(self) -> None:
         super().validate()
-        bad = [s for s in self.strategies() if s not in STRATEGIES]
-        if bad or not self.strategies():
-            raise ValueError(f"extract={self.extract!r}: use a comma-separated list of {', '.join(STRATEGIES)}")
+        self.strategies()
         if self.max_rows < 1:
             raise ValueError(f"max_rows must be >= 1, got {self.max_rows}")
         if not 1 <= self.float_digits <= 17:
