@@ -22,6 +22,8 @@ SCHEMA_NAME = "train_schema"
 ConfigStore.instance().store(name=SCHEMA_NAME, node=TrainConfig)
 if not OmegaConf.has_resolver("expanduser"):
     OmegaConf.register_new_resolver("expanduser", os.path.expanduser)
+if not OmegaConf.has_resolver("or_none"):  # run-dir names: a null divergence reads "none"
+    OmegaConf.register_new_resolver("or_none", lambda value: "none" if value is None else value)
 
 
 def compose_config(overrides: list[str] | None = None, config_name: str = "config") -> TrainConfig:
@@ -53,7 +55,9 @@ def _check_keys(node: DictConfig, schema: type, path: str) -> None:
             continue
         full = f"{path}{key}"
         if key not in declared:
-            raise KeyError(f"unknown config key {full!r}; {schema.__name__} accepts: {', '.join(sorted(declared))}")
+            raise KeyError(
+                f"unknown config key {full!r}; {schema.__name__} accepts: {', '.join(sorted(declared))}"
+            )
         sub_type = typing.get_type_hints(schema).get(key)
         if dataclasses.is_dataclass(sub_type) and isinstance(node[key], DictConfig):
             _check_keys(node[key], sub_type, full + ".")

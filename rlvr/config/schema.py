@@ -116,7 +116,9 @@ class VerifierConfig:
     timeout_s: float = 120.0  # http mode: per request
     num_actors: int = 2  # ray mode
     num_cpus_per_actor: float = 0.5  # ray mode
-    options: dict[str, Any] = field(default_factory=dict)  # verifier options, e.g. {extract: "boxed,last_number"}
+    options: dict[str, Any] = field(
+        default_factory=dict
+    )  # verifier options, e.g. {extract: "boxed,last_number"}
 
 
 @dataclass

@@ -22,13 +22,21 @@ def test_jsonl_and_parquet_load_the_same(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = [{"id": f"q{i}", "question": f"What is {i} + 1?", "solution": str(i + 1), "db": "x.sqlite"} for i in range(5)]
+    rows = [
+        {"id": f"q{i}", "question": f"What is {i} + 1?", "solution": str(i + 1), "db": "x.sqlite"}
+        for i in range(5)
+    ]
     (tmp_path / "d.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "d.parquet")
     kw = {"prompt_key": "question", "answer_key": "solution", "metadata_keys": ["db"]}
     a = load_prompts(str(tmp_path / "d.jsonl"), **kw)
     b = load_prompts(str(tmp_path / "d.parquet"), **kw)
-    assert a == b and a[2].text == "What is 2 + 1?" and a[2].answer == "3" and a[2].metadata == {"db": "x.sqlite"}
+    assert (
+        a == b
+        and a[2].text == "What is 2 + 1?"
+        and a[2].answer == "3"
+        and a[2].metadata == {"db": "x.sqlite"}
+    )
 
 
 def test_missing_key_names_file_row_and_key(tmp_path):

@@ -13,26 +13,38 @@ def test_default_recipe_is_dph_js_on_the_bundled_task():
     assert cfg.algorithm.divergence_coef > 0
 
 
-@pytest.mark.parametrize(("overrides", "algorithm", "divergence"), [
-    (["algorithm=grpo"], "grpo", None),
-    (["algorithm=grpo", "divergence=reverse_kl"], "grpo", "reverse_kl"),
-    (["divergence=reverse_kl", "algorithm=grpo"], "grpo", "reverse_kl"),  # order on the command line is irrelevant
-    (["algorithm=grpo_kl"], "grpo", "reverse_kl"),
-    (["algorithm=dapo"], "grpo", None),
-    (["algorithm=dr_grpo"], "grpo", None),
-    (["algorithm=rapo"], "rapo", "rapo"),
-    (["algorithm=dph", "divergence=forward_kl"], "dph", "forward_kl"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "algorithm", "divergence"),
+    [
+        (["algorithm=grpo"], "grpo", None),
+        (["algorithm=grpo", "divergence=reverse_kl"], "grpo", "reverse_kl"),
+        (
+            ["divergence=reverse_kl", "algorithm=grpo"],
+            "grpo",
+            "reverse_kl",
+        ),  # order on the command line is irrelevant
+        (["algorithm=grpo_kl"], "grpo", "reverse_kl"),
+        (["algorithm=dapo"], "grpo", None),
+        (["algorithm=dr_grpo"], "grpo", None),
+        (["algorithm=rapo"], "rapo", "rapo"),
+        (["algorithm=dph", "divergence=forward_kl"], "dph", "forward_kl"),
+    ],
+)
 def test_algorithm_recipes_choose_their_divergence(overrides, algorithm, divergence):
     cfg = compose_config(overrides)
     assert (cfg.algorithm.name, cfg.divergence.name) == (algorithm, divergence)
 
 
 def test_variant_recipes_set_their_knobs():
-    assert compose_config(["algorithm=dapo"]).algorithm.eps_high > compose_config(["algorithm=dapo"]).algorithm.eps_low
+    assert (
+        compose_config(["algorithm=dapo"]).algorithm.eps_high
+        > compose_config(["algorithm=dapo"]).algorithm.eps_low
+    )
     assert compose_config(["algorithm=dapo"]).algorithm.filter_zero_advantage_groups
     assert compose_config(["algorithm=dr_grpo"]).algorithm.advantage == "dr_grpo"
-    assert compose_config(["divergence=alpha", "divergence.params.alpha=0.3"]).divergence.params == {"alpha": 0.3}
+    assert compose_config(["divergence=alpha", "divergence.params.alpha=0.3"]).divergence.params == {
+        "alpha": 0.3
+    }
 
 
 def test_every_recipe_file_composes():
@@ -42,6 +54,9 @@ def test_every_recipe_file_composes():
             if f.stem == "jsonl":
                 overrides.append("data.train=/tmp/x.jsonl")
             compose_config(overrides)
+    for f in sorted((RECIPES_DIR / "experiment").glob("*.yaml")):
+        cfg = compose_config([f"+experiment={f.stem}", "data.train=/data/train.jsonl"])
+        assert cfg.cluster.address == "auto" and cfg.learner.num_gpus_per_rank >= 1  # GPU presets
 
 
 def test_wrong_key_on_command_line_names_full_path():
