@@ -36,10 +36,14 @@ class TokenBatch:
         shape = self.input_ids.shape
         for name in ("attention_mask", "loss_mask"):
             if getattr(self, name).shape != shape:
-                raise ValueError(f"{name} has shape {tuple(getattr(self, name).shape)}, expected {tuple(shape)}")
+                raise ValueError(
+                    f"{name} has shape {tuple(getattr(self, name).shape)}, expected {tuple(shape)}"
+                )
         for name, t in self.tensors.items():
             if t.shape[0] != shape[0] or (t.dim() == 2 and t.shape != shape) or t.dim() > 2:
-                raise ValueError(f"tensors[{name!r}] has shape {tuple(t.shape)}; expected [B] or [B, L] = {tuple(shape)}")
+                raise ValueError(
+                    f"tensors[{name!r}] has shape {tuple(t.shape)}; expected [B] or [B, L] = {tuple(shape)}"
+                )
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -108,13 +112,13 @@ def pack_sequences(
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     per_token = per_token or {}
-    lengths = [len(p) + len(r) for p, r in zip(prompts, responses)]
+    lengths = [len(p) + len(r) for p, r in zip(prompts, responses, strict=True)]
     B, L = len(prompts), max(lengths, default=0)
     input_ids = torch.full((B, L), pad_id, dtype=torch.long)
     attention_mask = torch.zeros((B, L), dtype=torch.long)
     loss_mask = torch.zeros((B, L), dtype=torch.float32)
     tensors = {k: torch.zeros((B, L), dtype=torch.float32) for k in per_token}
-    for i, (p, r) in enumerate(zip(prompts, responses)):
+    for i, (p, r) in enumerate(zip(prompts, responses, strict=True)):
         n_p, n = len(p), len(p) + len(r)
         if n_p == 0:
             raise ValueError(f"sequence {i}: empty prompt (the first response token would have no context)")
@@ -123,6 +127,8 @@ def pack_sequences(
         loss_mask[i, n_p:n] = 1.0
         for k, values in per_token.items():
             if len(values[i]) != len(r):
-                raise ValueError(f"per_token[{k!r}][{i}] has {len(values[i])} values for {len(r)} response tokens")
+                raise ValueError(
+                    f"per_token[{k!r}][{i}] has {len(values[i])} values for {len(r)} response tokens"
+                )
             tensors[k][i, n_p:n] = torch.tensor(values[i], dtype=torch.float32)
     return TokenBatch(input_ids, attention_mask, loss_mask, tensors)

@@ -20,8 +20,10 @@ class Algorithm:
 
     def validate(self) -> None:
         if self.divergence is not None and self.cfg.divergence_coef == 0.0:
-            raise ValueError(f"divergence={self.div_cfg.name} is chosen but algorithm.divergence_coef is 0; "
-                             "set a coefficient or use divergence=none")
+            raise ValueError(
+                f"divergence={self.div_cfg.name} is chosen but algorithm.divergence_coef is 0; "
+                "set a coefficient or use divergence=none"
+            )
 
     @property
     def needs_bank(self) -> bool:
@@ -43,8 +45,12 @@ class Algorithm:
         c = self.cfg
         return Objective(
             policy_loss=c.policy_loss,
-            policy_kwargs={"eps_low": c.eps_low, "eps_high": c.eps_high, "dual_clip": c.dual_clip,
-                           "aggregation": c.aggregation},
+            policy_kwargs={
+                "eps_low": c.eps_low,
+                "eps_high": c.eps_high,
+                "dual_clip": c.dual_clip,
+                "aggregation": c.aggregation,
+            },
             entropy_coef=c.entropy_coef,
             divergence=self.div_cfg.name,
             divergence_params=dict(self.div_cfg.params),

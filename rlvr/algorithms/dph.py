@@ -16,9 +16,15 @@ class DPH(Algorithm):
     def validate(self) -> None:
         super().validate()
         if self.divergence is None or self.divergence.samples != "reference":
-            got = "none" if self.divergence is None else f"{self.divergence.name} (samples={self.divergence.samples})"
-            raise ValueError(f"algorithm=dph needs a divergence over pi_0's samples (forward_kl, js, alpha, tv, ...); "
-                             f"got divergence={got}")
+            got = (
+                "none"
+                if self.divergence is None
+                else f"{self.divergence.name} (samples={self.divergence.samples})"
+            )
+            raise ValueError(
+                f"algorithm=dph needs a divergence over pi_0's samples (forward_kl, js, alpha, tv, ...); "
+                f"got divergence={got}"
+            )
 
     def training_prompt_ids(self, all_ids, bank):
         exp = set(bank.exp_prompt_ids)

@@ -36,20 +36,34 @@ class Objective:
     def sources(self) -> list[str]:
         return ["rollout", "bank"] if self.divergence and self.divergence_source == "bank" else ["rollout"]
 
-    def __call__(self, outputs: dict[str, Any], batches: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(
+        self, outputs: dict[str, Any], batches: dict[str, Any]
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         rollout, out = batches["rollout"], outputs["rollout"]
         entropy = getattr(out, "entropy", None)
         loss, metrics = POLICY_LOSSES.get(self.policy_loss)(
-            out.logprobs, rollout.tensors["logp_old"], rollout.tensors["advantages"], rollout.loss_mask,
-            entropy=entropy, entropy_coef=self.entropy_coef, **self.policy_kwargs)
+            out.logprobs,
+            rollout.tensors["logp_old"],
+            rollout.tensors["advantages"],
+            rollout.loss_mask,
+            entropy=entropy,
+            entropy_coef=self.entropy_coef,
+            **self.policy_kwargs,
+        )
         metrics = {f"policy/{k}": float(v) for k, v in metrics.items()}
         metrics["loss/policy"] = float(loss.detach())
         if self.divergence and self.divergence_coef != 0.0:
             div = get_divergence(self.divergence, **self.divergence_params)
             batch, o = batches[self.divergence_source], outputs[self.divergence_source]
             d_loss, d_metrics = divergence_loss(
-                div, o.logprobs, batch.tensors["logp_ref"], batch.loss_mask, aggregation=self.aggregation,
-                rewards=batch.tensors.get("rewards"), log_ratio_clamp=self.log_ratio_clamp)
+                div,
+                o.logprobs,
+                batch.tensors["logp_ref"],
+                batch.loss_mask,
+                aggregation=self.aggregation,
+                rewards=batch.tensors.get("rewards"),
+                log_ratio_clamp=self.log_ratio_clamp,
+            )
             loss = loss + self.divergence_coef * d_loss
             metrics.update({f"divergence/{k}": float(v) for k, v in d_metrics.items()})
             metrics["loss/divergence"] = float(d_loss.detach())

@@ -3,4 +3,11 @@
 from rlvr.bank.sampler import BankSampler
 from rlvr.bank.store import BankMismatchError, BankSample, BankWriter, ReferenceBank, model_fingerprint
 
-__all__ = ["BankMismatchError", "BankSample", "BankSampler", "BankWriter", "ReferenceBank", "model_fingerprint"]
+__all__ = [
+    "BankMismatchError",
+    "BankSample",
+    "BankSampler",
+    "BankWriter",
+    "ReferenceBank",
+    "model_fingerprint",
+]

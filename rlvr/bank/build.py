@@ -24,13 +24,30 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
     path = bank_path(cfg)
     model_path = components.ensure_model(cfg.model)
     tokenizer = components.load_tokenizer(model_path)
-    prompts = load_prompts(cfg.data.train, prompt_key=cfg.data.prompt_key, answer_key=cfg.data.answer_key,
-                           id_key=cfg.data.id_key, metadata_keys=cfg.data.metadata_keys, limit=cfg.data.limit)
-    prompt_ids = encode_prompts(tokenizer, prompts, chat_template=cfg.model.chat_template,
-                                system_prompt=cfg.model.system_prompt, max_prompt_tokens=cfg.data.max_prompt_tokens)
+    prompts = load_prompts(
+        cfg.data.train,
+        prompt_key=cfg.data.prompt_key,
+        answer_key=cfg.data.answer_key,
+        id_key=cfg.data.id_key,
+        metadata_keys=cfg.data.metadata_keys,
+        limit=cfg.data.limit,
+    )
+    prompt_ids = encode_prompts(
+        tokenizer,
+        prompts,
+        chat_template=cfg.model.chat_template,
+        system_prompt=cfg.model.system_prompt,
+        max_prompt_tokens=cfg.data.max_prompt_tokens,
+    )
     s = cfg.rollout.sampling
-    params = SamplingParams(n=cfg.bank.samples_per_prompt, temperature=s.temperature, top_p=s.top_p,
-                            top_k=None if s.top_k <= 0 else s.top_k, max_tokens=s.max_tokens, seed=cfg.seed)
+    params = SamplingParams(
+        n=cfg.bank.samples_per_prompt,
+        temperature=s.temperature,
+        top_p=s.top_p,
+        top_k=None if s.top_k <= 0 else s.top_k,
+        max_tokens=s.max_tokens,
+        seed=cfg.seed,
+    )
     components.init_ray(cfg.cluster)
     verifier = components.make_verifier(cfg.verifier)
     rollout = components.make_rollout(cfg.rollout, model_path, seed=cfg.seed, dtype=cfg.model.dtype)
@@ -38,16 +55,21 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
     if cfg.bank.recompute_logprobs:
         from rlvr.trainer.reference import ReferenceWorker
 
-        reference = ReferenceWorker(model_path, dtype=cfg.model.dtype, chunk_tokens=cfg.learner.logprob_chunk_size)
+        reference = ReferenceWorker(
+            model_path, dtype=cfg.model.dtype, chunk_tokens=cfg.learner.logprob_chunk_size
+        )
 
     writer = BankWriter(path, shard_size=cfg.bank.shard_size)
     correct_by_prompt: dict[str, list[bool]] = defaultdict(list)
     with progress(total=len(prompts), enabled=cfg.logger.progress, description="sampling pi_0") as bar:
         for start in range(0, len(prompts), PROMPTS_PER_CALL):
-            chunk = prompts[start:start + PROMPTS_PER_CALL]
-            gens = rollout.generate(prompt_ids[start:start + PROMPTS_PER_CALL], params)
-            results = verifier.verify_batch([g.text for g in gens], [chunk[g.prompt_index].answer for g in gens],
-                                            [chunk[g.prompt_index].metadata for g in gens])
+            chunk = prompts[start : start + PROMPTS_PER_CALL]
+            gens = rollout.generate(prompt_ids[start : start + PROMPTS_PER_CALL], params)
+            results = verifier.verify_batch(
+                [g.text for g in gens],
+                [chunk[g.prompt_index].answer for g in gens],
+                [chunk[g.prompt_index].metadata for g in gens],
+            )
             logps = [g.logprobs for g in gens]
             if reference is not None:
                 from rlvr.rollout.types import generations_to_batch
@@ -55,13 +77,26 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
                 batch = generations_to_batch(gens, tokenizer.pad_token_id)
                 full = reference.compute_logprobs(batch)
                 logps = [full[i][batch.loss_mask[i] > 0].tolist() for i in range(len(gens))]
-            for g, r, lp in zip(gens, results, logps):
+            for g, r, lp in zip(gens, results, logps, strict=True):
                 p = chunk[g.prompt_index]
                 correct_by_prompt[p.id].append(bool(r.correct))
-                writer.add(BankSample(prompt_id=p.id, sample_index=g.sample_index, prompt_token_ids=g.prompt_token_ids,
-                                      response_token_ids=g.token_ids, logp_ref=lp, text=g.text, score=float(r.score),
-                                      correct=bool(r.correct), reason=str(r.reason)))
-            bar.update({"reward/accuracy": sum(r.correct for r in results) / max(1, len(results))})
+                writer.add(
+                    BankSample(
+                        prompt_id=p.id,
+                        sample_index=g.sample_index,
+                        prompt_token_ids=g.prompt_token_ids,
+                        response_token_ids=g.token_ids,
+                        logp_ref=lp,
+                        text=g.text,
+                        score=float(r.score),
+                        correct=bool(r.correct),
+                        reason=str(r.reason),
+                    )
+                )
+            bar.update(
+                {"reward/accuracy": sum(r.correct for r in results) / max(1, len(results))},
+                advance=len(chunk),
+            )
     rollout.close()
     if hasattr(verifier, "close"):
         verifier.close()
@@ -69,18 +104,27 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
     accuracy = {pid: sum(c) / len(c) for pid, c in correct_by_prompt.items()}
     pef = [p.id for p in prompts if accuracy[p.id] >= cfg.bank.pef_threshold]
     exp = [p.id for p in prompts if accuracy[p.id] < cfg.bank.pef_threshold]
-    bank = writer.finish({
-        "model": {"name": cfg.model.name, "path": model_path},
-        "model_fingerprint": model_fingerprint(model_path),
-        "data": {"name": cfg.data.name, "train": cfg.data.train, "limit": cfg.data.limit},
-        "prompts_fingerprint": prompts_fingerprint(prompts),
-        "sampling": asdict(params),
-        "verifier": {"name": cfg.verifier.name, "options": dict(cfg.verifier.options)},
-        "pef_threshold": cfg.bank.pef_threshold,
-        "logprobs": "learner" if reference is not None else "sampler",
-        "split": {"pef": pef, "exp": exp},
-        "stats": {"prompts": len(prompts), "pef": len(pef), "exp": len(exp),
-                  "sample_accuracy": sum(sum(c) for c in correct_by_prompt.values()) / max(1, writer.num_samples)},
-    })
-    log.info("bank at %s: %d samples, D_pef %d prompts, D_exp %d prompts", path, len(bank), len(pef), len(exp))
+    bank = writer.finish(
+        {
+            "model": {"name": cfg.model.name, "path": model_path},
+            "model_fingerprint": model_fingerprint(model_path),
+            "data": {"name": cfg.data.name, "train": cfg.data.train, "limit": cfg.data.limit},
+            "prompts_fingerprint": prompts_fingerprint(prompts),
+            "sampling": asdict(params),
+            "verifier": {"name": cfg.verifier.name, "options": dict(cfg.verifier.options)},
+            "pef_threshold": cfg.bank.pef_threshold,
+            "logprobs": "learner" if reference is not None else "sampler",
+            "split": {"pef": pef, "exp": exp},
+            "stats": {
+                "prompts": len(prompts),
+                "pef": len(pef),
+                "exp": len(exp),
+                "sample_accuracy": sum(sum(c) for c in correct_by_prompt.values())
+                / max(1, writer.num_samples),
+            },
+        }
+    )
+    log.info(
+        "bank at %s: %d samples, D_pef %d prompts, D_exp %d prompts", path, len(bank), len(pef), len(exp)
+    )
     return bank

@@ -10,19 +10,26 @@ from rlvr.data.cycle import SeededCycle
 class BankSampler:
     """Cycles through the samples of `prompt_ids` (D_pef for DPH-RL) in seeded shuffled epochs."""
 
-    def __init__(self, bank: ReferenceBank, prompt_ids: list[str], *, batch_size: int, pad_id: int,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, bank: ReferenceBank, prompt_ids: list[str], *, batch_size: int, pad_id: int, seed: int = 0
+    ) -> None:
         self.samples: list[BankSample] = bank.samples(prompt_ids)
         if not self.samples:
-            raise ValueError(f"bank {bank.path} has no samples for the {len(prompt_ids)} requested prompts "
-                             "(for DPH-RL: no prompt reached bank.pef_threshold; lower it or sample more)")
+            raise ValueError(
+                f"bank {bank.path} has no samples for the {len(prompt_ids)} requested prompts "
+                "(for DPH-RL: no prompt reached bank.pef_threshold; lower it or sample more)"
+            )
         self.batch_size, self.pad_id = batch_size, pad_id
         self.cycle = SeededCycle(len(self.samples), seed=f"bank/{seed}")
 
     def next_batch(self, batch_size: int | None = None) -> TokenBatch:
         picked = [self.samples[i] for i in self.cycle.take(batch_size or self.batch_size)]
-        return pack_sequences([s.prompt_token_ids for s in picked], [s.response_token_ids for s in picked],
-                              self.pad_id, per_token={"logp_ref": [s.logp_ref for s in picked]})
+        return pack_sequences(
+            [s.prompt_token_ids for s in picked],
+            [s.response_token_ids for s in picked],
+            self.pad_id,
+            per_token={"logp_ref": [s.logp_ref for s in picked]},
+        )
 
     def state(self) -> dict:
         return self.cycle.state()

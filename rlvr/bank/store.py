@@ -22,17 +22,19 @@ import pyarrow.parquet as pq
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-SCHEMA = pa.schema([
-    ("prompt_id", pa.string()),
-    ("sample_index", pa.int32()),
-    ("prompt_token_ids", pa.list_(pa.int32())),
-    ("response_token_ids", pa.list_(pa.int32())),
-    ("logp_ref", pa.list_(pa.float32())),
-    ("text", pa.string()),
-    ("score", pa.float32()),
-    ("correct", pa.bool_()),
-    ("reason", pa.string()),
-])
+SCHEMA = pa.schema(
+    [
+        ("prompt_id", pa.string()),
+        ("sample_index", pa.int32()),
+        ("prompt_token_ids", pa.list_(pa.int32())),
+        ("response_token_ids", pa.list_(pa.int32())),
+        ("logp_ref", pa.list_(pa.float32())),
+        ("text", pa.string()),
+        ("score", pa.float32()),
+        ("correct", pa.bool_()),
+        ("reason", pa.string()),
+    ]
+)
 
 
 class BankMismatchError(ValueError):
@@ -90,8 +92,10 @@ class BankWriter:
 
     def add(self, sample: BankSample) -> None:
         if len(sample.logp_ref) != len(sample.response_token_ids):
-            raise ValueError(f"sample {sample.prompt_id}/{sample.sample_index}: {len(sample.logp_ref)} log-probs for "
-                             f"{len(sample.response_token_ids)} response tokens")
+            raise ValueError(
+                f"sample {sample.prompt_id}/{sample.sample_index}: {len(sample.logp_ref)} log-probs for "
+                f"{len(sample.response_token_ids)} response tokens"
+            )
         self._rows.append(asdict(sample))
         self.num_samples += 1
         if len(self._rows) >= self.shard_size:
@@ -107,8 +111,13 @@ class BankWriter:
 
     def finish(self, manifest: dict[str, Any]) -> ReferenceBank:
         self._flush()
-        full = {"format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "num_samples": self.num_samples, "shards": self._shards, **manifest}
+        full = {
+            "format_version": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "num_samples": self.num_samples,
+            "shards": self._shards,
+            **manifest,
+        }
         tmp = self.path / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(full, indent=2, sort_keys=True))
         tmp.replace(self.path / MANIFEST)
@@ -122,11 +131,15 @@ class ReferenceBank:
         self.path = Path(path)
         manifest_path = self.path / MANIFEST
         if not manifest_path.exists():
-            raise FileNotFoundError(f"no bank at {self.path} ({MANIFEST} missing); run `rlvr sample-reference` first")
+            raise FileNotFoundError(
+                f"no bank at {self.path} ({MANIFEST} missing); run `rlvr sample-reference` first"
+            )
         self.manifest: dict[str, Any] = json.loads(manifest_path.read_text())
         if self.manifest.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"bank {self.path} has format {self.manifest.get('format_version')}, "
-                             f"this rlvr reads {FORMAT_VERSION}; re-run `rlvr sample-reference`")
+            raise ValueError(
+                f"bank {self.path} has format {self.manifest.get('format_version')}, "
+                f"this rlvr reads {FORMAT_VERSION}; re-run `rlvr sample-reference`"
+            )
         self._table: pa.Table | None = None
 
     @staticmethod
@@ -135,14 +148,22 @@ class ReferenceBank:
 
     def check(self, *, model_fingerprint: str, prompts_fingerprint: str) -> None:
         """Refuse a bank made by another model or on other prompts, naming what differs."""
-        for key, expected in (("model_fingerprint", model_fingerprint), ("prompts_fingerprint", prompts_fingerprint)):
+        for key, expected in (
+            ("model_fingerprint", model_fingerprint),
+            ("prompts_fingerprint", prompts_fingerprint),
+        ):
             found = self.manifest.get(key)
             if found != expected:
-                what = self.manifest.get("model", {}).get("path") if key == "model_fingerprint" else "the prompts"
+                what = (
+                    self.manifest.get("model", {}).get("path")
+                    if key == "model_fingerprint"
+                    else "the prompts"
+                )
                 raise BankMismatchError(
                     f"reference bank {self.path} does not match this run: its {key} is {found!r} "
                     f"(made from {what}), the run's is {expected!r}. Point bank.path elsewhere or re-run "
-                    "`rlvr sample-reference` for this model and data.")
+                    "`rlvr sample-reference` for this model and data."
+                )
 
     @property
     def table(self) -> pa.Table:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 
 def add_parsers(subparsers) -> None:
-    p = subparsers.add_parser("eval", help="Pass@k curve (k=1..n), greedy accuracy and diversity of a model; "
-                              "extra key=value arguments are recipe overrides (data=..., eval.n=64, ...)")
+    p = subparsers.add_parser(
+        "eval",
+        help="Pass@k curve (k=1..n), greedy accuracy and diversity of a model; "
+        "extra key=value arguments are recipe overrides (data=..., eval.n=64, ...)",
+    )
     p.add_argument("--model", help="model folder or a run's final/ folder (default: the recipe's model)")
-    p.add_argument("--run-dir", required=True, help="writes RUN_DIR/eval/step_NNNNNN.json (read by `rlvr report`)")
+    p.add_argument(
+        "--run-dir", required=True, help="writes RUN_DIR/eval/step_NNNNNN.json (read by `rlvr report`)"
+    )
     p.add_argument("--step", type=int, default=0, help="step number to file the evaluation under")
     p.set_defaults(func=_eval, accepts_overrides=True)
 

@@ -7,12 +7,16 @@ import sys
 
 
 def add_parsers(subparsers) -> None:
-    p = subparsers.add_parser("train", help="train with a Hydra recipe: rlvr train algorithm=dph divergence=js ...",
-                              add_help=False)
+    p = subparsers.add_parser(
+        "train", help="train with a Hydra recipe: rlvr train algorithm=dph divergence=js ...", add_help=False
+    )
     p.set_defaults(func=_train, accepts_overrides=True)
 
-    p = subparsers.add_parser("sample-reference", help="sample the initial policy into a reference bank "
-                              "(same overrides as train)", add_help=False)
+    p = subparsers.add_parser(
+        "sample-reference",
+        help="sample the initial policy into a reference bank (same overrides as train)",
+        add_help=False,
+    )
     p.set_defaults(func=_sample_reference, accepts_overrides=True)
 
     p = subparsers.add_parser("model", help="model folders")
@@ -58,8 +62,10 @@ def _sample_reference(args, rest: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     bank = sample_reference(compose_config(rest))
     stats = bank.manifest["stats"]
-    print(f"bank {bank.path}: {len(bank)} samples; D_pef {stats['pef']} prompts, D_exp {stats['exp']} prompts, "
-          f"sample accuracy {stats['sample_accuracy']:.3f}")
+    print(
+        f"bank {bank.path}: {len(bank)} samples; D_pef {stats['pef']} prompts, D_exp {stats['exp']} prompts, "
+        f"sample accuracy {stats['sample_accuracy']:.3f}"
+    )
     return 0
 
 

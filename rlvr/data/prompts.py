@@ -28,7 +28,7 @@ def _read_rows(source: str) -> list[dict]:
     if source.startswith("bundled:"):
         from rlvr.tasks import load_bundled
 
-        name, _, split = source[len("bundled:"):].partition("/")
+        name, _, split = source[len("bundled:") :].partition("/")
         return load_bundled(name, split or "train")
     if source.startswith("hf:"):
         import datasets
@@ -60,8 +60,15 @@ def _read_rows(source: str) -> list[dict]:
     return rows
 
 
-def load_prompts(source: str, *, prompt_key: str = "prompt", answer_key: str = "answer", id_key: str | None = "id",
-                 metadata_keys: list[str] | tuple[str, ...] = (), limit: int | None = None) -> list[Prompt]:
+def load_prompts(
+    source: str,
+    *,
+    prompt_key: str = "prompt",
+    answer_key: str = "answer",
+    id_key: str | None = "id",
+    metadata_keys: list[str] | tuple[str, ...] = (),
+    limit: int | None = None,
+) -> list[Prompt]:
     """Read `source` into Prompts; a row missing a key raises naming the source, row and key."""
     rows = _read_rows(source)
     if limit is not None:
@@ -76,8 +83,14 @@ def load_prompts(source: str, *, prompt_key: str = "prompt", answer_key: str = "
         if pid in ids:
             raise ValueError(f"{where}: duplicate id {pid!r}")
         ids.add(pid)
-        prompts.append(Prompt(id=pid, text=str(row[prompt_key]), answer=str(row[answer_key]),
-                              metadata={k: row[k] for k in metadata_keys}))
+        prompts.append(
+            Prompt(
+                id=pid,
+                text=str(row[prompt_key]),
+                answer=str(row[answer_key]),
+                metadata={k: row[k] for k in metadata_keys},
+            )
+        )
     if not prompts:
         raise ValueError(f"data source {source!r} has no rows")
     return prompts
@@ -91,22 +104,33 @@ def prompts_fingerprint(prompts: list[Prompt]) -> str:
     return h.hexdigest()
 
 
-def encode_prompts(tokenizer, prompts: list[Prompt], *, chat_template: bool = True, system_prompt: str | None = None,
-                   max_prompt_tokens: int | None = None) -> list[list[int]]:
+def encode_prompts(
+    tokenizer,
+    prompts: list[Prompt],
+    *,
+    chat_template: bool = True,
+    system_prompt: str | None = None,
+    max_prompt_tokens: int | None = None,
+) -> list[list[int]]:
     """Token ids of each prompt, with the tokenizer's chat template and generation prompt if asked."""
     out = []
     for p in prompts:
         if chat_template:
             messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
-                {"role": "user", "content": p.text}]
+                {"role": "user", "content": p.text}
+            ]
             ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-            if isinstance(ids, dict) or hasattr(ids, "input_ids"):  # transformers 5 may return a BatchEncoding
+            if isinstance(ids, dict) or hasattr(
+                ids, "input_ids"
+            ):  # transformers 5 may return a BatchEncoding
                 ids = ids["input_ids"]
         else:
             ids = tokenizer(p.text, add_special_tokens=True)["input_ids"]
         ids = list(ids)
         if max_prompt_tokens is not None and len(ids) > max_prompt_tokens:
-            raise ValueError(f"prompt {p.id!r} has {len(ids)} tokens > data.max_prompt_tokens={max_prompt_tokens}; "
-                             "raise the limit or filter the data")
+            raise ValueError(
+                f"prompt {p.id!r} has {len(ids)} tokens > data.max_prompt_tokens={max_prompt_tokens}; "
+                "raise the limit or filter the data"
+            )
         out.append(ids)
     return out

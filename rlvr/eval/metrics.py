@@ -23,7 +23,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - prod
 
 
-def pass_at_k_curve(correct_counts: Sequence[int], n: int, ks: Sequence[int] | None = None) -> dict[int, float]:
+def pass_at_k_curve(
+    correct_counts: Sequence[int], n: int, ks: Sequence[int] | None = None
+) -> dict[int, float]:
     """Mean over problems of pass@k, for k in `ks` (default 1..n). `correct_counts[j]` = c of problem j."""
     if not correct_counts:
         raise ValueError("no problems to evaluate")
@@ -36,7 +38,7 @@ def distinct_n(texts: Sequence[str], n: int) -> float:
     total, seen = 0, set()
     for t in texts:
         words = t.split()
-        grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
         total += len(grams)
         seen.update(grams)
     return len(seen) / total if total else 0.0
@@ -44,4 +46,4 @@ def distinct_n(texts: Sequence[str], n: int) -> float:
 
 def distinct_correct(texts: Sequence[str], correct: Sequence[bool]) -> int:
     """How many different correct responses (whitespace-normalized) a problem got: its solution diversity."""
-    return len({" ".join(t.split()) for t, ok in zip(texts, correct) if ok})
+    return len({" ".join(t.split()) for t, ok in zip(texts, correct, strict=True) if ok})

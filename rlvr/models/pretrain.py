@@ -36,16 +36,24 @@ def solution_paths(question: str, answer: int, level: int, numbers: list[int]) -
     box = f"\\boxed{{{answer}}}"
     if level == 1:
         a, b = numbers
-        return [f"{a} + {b} = {answer}. {box}", f"{_digits_sum(a, b)} {box}", f"{b} + {a} = {answer}. The answer is {box}."]
+        return [
+            f"{a} + {b} = {answer}. {box}",
+            f"{_digits_sum(a, b)} {box}",
+            f"{b} + {a} = {answer}. The answer is {box}.",
+        ]
     if level == 2:
         a, b, c = numbers
-        return [f"{a} + {b} = {a + b}. {a + b} - {c} = {answer}. {box}",
-                f"{a} - {c} = {a - c}. {a - c} + {b} = {answer}. {box}",
-                f"{b} - {c} = {b - c}. {a} + {b - c} = {answer}. The answer is {box}."]
+        return [
+            f"{a} + {b} = {a + b}. {a + b} - {c} = {answer}. {box}",
+            f"{a} - {c} = {a - c}. {a - c} + {b} = {answer}. {box}",
+            f"{b} - {c} = {b - c}. {a} + {b - c} = {answer}. The answer is {box}.",
+        ]
     k, a, b, c = numbers
-    return [f"{k} * {a} = {k * a}. {k * a} + {b} = {k * a + b}. {k * a + b} - {c} = {answer}. {box}",
-            f"{a} * {k} = {k * a}. {k * a} - {c} = {k * a - c}. {k * a - c} + {b} = {answer}. {box}",
-            f"{k * a} + {b} - {c} = {answer}. The answer is {box}."]
+    return [
+        f"{k} * {a} = {k * a}. {k * a} + {b} = {k * a + b}. {k * a + b} - {c} = {answer}. {box}",
+        f"{a} * {k} = {k * a}. {k * a} - {c} = {k * a - c}. {k * a - c} + {b} = {answer}. {box}",
+        f"{k * a} + {b} - {c} = {answer}. The answer is {box}.",
+    ]
 
 
 def _numbers(question: str, level: int) -> list[int]:
@@ -73,17 +81,28 @@ def sft_examples(num: int, seed: int = 0) -> list[tuple[str, str]]:
 
 
 def _encode(tokenizer, user: str, response: str) -> tuple[list[int], list[int]]:
-    prompt = tokenizer.apply_chat_template([{"role": "user", "content": user}], add_generation_prompt=True,
-                                           tokenize=True)
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": user}], add_generation_prompt=True, tokenize=True
+    )
     if not isinstance(prompt, list):
         prompt = list(prompt["input_ids"])
     resp = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     return list(prompt), resp
 
 
-def pretrain_tiny_arith(out: str | Path, *, steps: int = 1500, batch_size: int = 32, lr: float = 3e-3,
-                        seed: int = 0, num_examples: int = 20000, hidden_size: int = 128, num_layers: int = 2,
-                        num_heads: int = 2, log_every: int = 100) -> Path:
+def pretrain_tiny_arith(
+    out: str | Path,
+    *,
+    steps: int = 1500,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    seed: int = 0,
+    num_examples: int = 20000,
+    hidden_size: int = 128,
+    num_layers: int = 2,
+    num_heads: int = 2,
+    log_every: int = 100,
+) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from rlvr.batch import pack_sequences
@@ -101,7 +120,8 @@ def pretrain_tiny_arith(out: str | Path, *, steps: int = 1500, batch_size: int =
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     warmup = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))
+    )
     model.train()
     start = time.perf_counter()
     for step in range(steps):
@@ -115,7 +135,13 @@ def pretrain_tiny_arith(out: str | Path, *, steps: int = 1500, batch_size: int =
         opt.step()
         sched.step()
         if step % log_every == 0 or step == steps - 1:
-            log.info("pretrain step %d/%d loss %.4f (%.0fs)", step, steps, float(loss.detach()), time.perf_counter() - start)
+            log.info(
+                "pretrain step %d/%d loss %.4f (%.0fs)",
+                step,
+                steps,
+                float(loss.detach()),
+                time.perf_counter() - start,
+            )
     model.eval()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

@@ -25,12 +25,18 @@ def _problem(rng: random.Random, level: int) -> tuple[str, int]:
     a, b = rng.randint(5, 60), rng.randint(2, 30)
     if level == 2:
         c = rng.randint(1, a + b)
-        return (f"{name} has {a} {item}. {name} gets {b} more and then gives away {c}. "
-                f"How many {item} does {name} have now?", a + b - c)
+        return (
+            f"{name} has {a} {item}. {name} gets {b} more and then gives away {c}. "
+            f"How many {item} does {name} have now?",
+            a + b - c,
+        )
     k = rng.randint(2, 5)
     c = rng.randint(1, a * k)
-    return (f"{name} has {k} boxes with {a} {item} each, finds {b} more and loses {c}. "
-            f"How many {item} does {name} have?", a * k + b - c)
+    return (
+        f"{name} has {k} boxes with {a} {item} each, finds {b} more and loses {c}. "
+        f"How many {item} does {name} have?",
+        a * k + b - c,
+    )
 
 
 def generate(split: str, seed: int = 0, levels: tuple[int, ...] = (1, 2, 3)) -> list[dict]:
@@ -47,8 +53,15 @@ def generate(split: str, seed: int = 0, levels: tuple[int, ...] = (1, 2, 3)) -> 
         if question in seen:
             continue
         seen.add(question)
-        rows.append({"id": f"arith-{split}-{len(rows):05d}", "question": question,
-                     "prompt": f"{question} {INSTRUCTION}", "answer": str(answer), "level": level})
+        rows.append(
+            {
+                "id": f"arith-{split}-{len(rows):05d}",
+                "question": question,
+                "prompt": f"{question} {INSTRUCTION}",
+                "answer": str(answer),
+                "level": level,
+            }
+        )
     return rows
 
 

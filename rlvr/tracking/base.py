@@ -11,8 +11,16 @@ class Tracker(Protocol):
     def log(self, metrics: dict[str, float], step: int) -> None:
         """Scalars for one training step."""
 
-    def log_curve(self, name: str, xs: Sequence[float], ys: Sequence[float], step: int, *, x_label: str = "k",
-                  y_label: str = "pass@k") -> None:
+    def log_curve(
+        self,
+        name: str,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        step: int,
+        *,
+        x_label: str = "k",
+        y_label: str = "pass@k",
+    ) -> None:
         """A whole curve at one step (e.g. the Pass@k curve of an evaluation, k = 1..n)."""
 
     def close(self) -> None: ...
@@ -35,9 +43,17 @@ class MultiTracker:
             t.close()
 
 
-def make_tracker(backends: Sequence[str], run_dir: str | Path, *, project: str = "rlvr", run_name: str | None = None,
-                 config: dict | None = None, wandb_mode: str = "offline", resume: bool = False,
-                 resume_step: int = 0) -> MultiTracker:
+def make_tracker(
+    backends: Sequence[str],
+    run_dir: str | Path,
+    *,
+    project: str = "rlvr",
+    run_name: str | None = None,
+    config: dict | None = None,
+    wandb_mode: str = "offline",
+    resume: bool = False,
+    resume_step: int = 0,
+) -> MultiTracker:
     """Build the trackers named in `backends` (jsonl | tensorboard | wandb), writing under run_dir.
 
     resume: continue an existing run; rows logged after `resume_step` (the checkpoint resumed from)
@@ -57,8 +73,13 @@ def make_tracker(backends: Sequence[str], run_dir: str | Path, *, project: str =
         elif name == "wandb":
             from rlvr.tracking.wandb import WandbTracker
 
-            trackers.append(WandbTracker(run_dir, project=project, run_name=run_name, config=config, mode=wandb_mode,
-                                         resume=resume))
+            trackers.append(
+                WandbTracker(
+                    run_dir, project=project, run_name=run_name, config=config, mode=wandb_mode, resume=resume
+                )
+            )
         else:
-            raise ValueError(f"unknown logger backend {name!r} in logger.backends; use jsonl, tensorboard or wandb")
+            raise ValueError(
+                f"unknown logger backend {name!r} in logger.backends; use jsonl, tensorboard or wandb"
+            )
     return MultiTracker(trackers)

@@ -22,19 +22,29 @@ class JsonlTracker:
         files = {}
         for name in ("metrics", "curves"):
             path = run_dir / f"{name}.jsonl"
-            kept = [r for r in read_jsonl(path) if r["step"] <= resume_step] if resume and path.exists() else []
+            kept = (
+                [r for r in read_jsonl(path) if r["step"] <= resume_step] if resume and path.exists() else []
+            )
             files[name] = open(path, "w", encoding="utf-8")
             for row in kept:
                 files[name].write(json.dumps(row) + "\n")
         self._metrics, self._curves = files["metrics"], files["curves"]
 
     def log(self, metrics, step):
-        self._metrics.write(json.dumps({"step": step, **{k: _clean(float(v)) for k, v in metrics.items()}}) + "\n")
+        self._metrics.write(
+            json.dumps({"step": step, **{k: _clean(float(v)) for k, v in metrics.items()}}) + "\n"
+        )
         self._metrics.flush()
 
     def log_curve(self, name, xs, ys, step, *, x_label="k", y_label="pass@k"):
-        row = {"step": step, "name": name, "x_label": x_label, "y_label": y_label,
-               "x": [float(x) for x in xs], "y": [_clean(float(y)) for y in ys]}
+        row = {
+            "step": step,
+            "name": name,
+            "x_label": x_label,
+            "y_label": y_label,
+            "x": [float(x) for x in xs],
+            "y": [_clean(float(y)) for y in ys],
+        }
         self._curves.write(json.dumps(row) + "\n")
         self._curves.flush()
 

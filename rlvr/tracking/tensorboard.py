@@ -32,7 +32,7 @@ class TensorBoardTracker:
         ax.grid(True, alpha=0.3)
         self.writer.add_figure(name, fig, step)
         plt.close(fig)
-        for x, y in zip(xs, ys):
+        for x, y in zip(xs, ys, strict=True):
             self.writer.add_scalar(f"{name}/{y_label}@{int(x)}", float(y), step)
 
     def close(self):

@@ -26,8 +26,13 @@ def init_ray(cluster: ClusterConfig) -> None:
     if cluster.address:
         ray.init(address=cluster.address, namespace=cluster.namespace)
     else:
-        ray.init(address="local", num_cpus=cluster.num_cpus, num_gpus=cluster.num_gpus, namespace=cluster.namespace,
-                 include_dashboard=False)
+        ray.init(
+            address="local",
+            num_cpus=cluster.num_cpus,
+            num_gpus=cluster.num_gpus,
+            namespace=cluster.namespace,
+            include_dashboard=False,
+        )
 
 
 def ensure_model(model: ModelConfig) -> str:
@@ -60,16 +65,22 @@ def make_rollout(cfg: RolloutConfig, model_path: str, *, seed: int, dtype: str):
     # PPO's log pi_old must be scored like the learner scores log pi: the learner divides logits by
     # the sampling temperature, so at T != 1 the sampler reports temperature-processed log-probs.
     mode = "raw" if cfg.sampling.temperature == 1.0 else "processed"
-    return RolloutGroup(cfg.num_workers, cfg.engine, model_path,
-                        engine_options={"seed": seed, "dtype": dtype, "logprobs_mode": mode, **cfg.engine_options},
-                        num_cpus_per_worker=cfg.num_cpus_per_worker, num_gpus_per_worker=cfg.num_gpus_per_worker)
+    return RolloutGroup(
+        cfg.num_workers,
+        cfg.engine,
+        model_path,
+        engine_options={"seed": seed, "dtype": dtype, "logprobs_mode": mode, **cfg.engine_options},
+        num_cpus_per_worker=cfg.num_cpus_per_worker,
+        num_gpus_per_worker=cfg.num_gpus_per_worker,
+    )
 
 
 def make_learner(cfg: LearnerConfig, model_path: str, *, seed: int, temperature: float, total_steps: int):
     from rlvr.learner import LearnerGroup, LearnerOptions
 
-    options = LearnerOptions.from_mapping(dataclasses.asdict(cfg), seed=seed, temperature=temperature,
-                                          total_steps=total_steps)
+    options = LearnerOptions.from_mapping(
+        dataclasses.asdict(cfg), seed=seed, temperature=temperature, total_steps=total_steps
+    )
     return LearnerGroup(cfg.world_size, model_path, options)
 
 
@@ -92,8 +103,12 @@ def make_verifier(cfg: VerifierConfig):
     if cfg.mode == "ray":
         from verifiers.service.ray_pool import RayVerifierPool
 
-        return RayVerifierPool(cfg.name, num_actors=cfg.num_actors, actor_options={"num_cpus": cfg.num_cpus_per_actor},
-                               **cfg.options)
+        return RayVerifierPool(
+            cfg.name,
+            num_actors=cfg.num_actors,
+            actor_options={"num_cpus": cfg.num_cpus_per_actor},
+            **cfg.options,
+        )
     if cfg.mode == "http":
         if not cfg.url:
             raise ValueError("verifier.mode=http needs verifier.url (e.g. http://127.0.0.1:8600)")

@@ -23,5 +23,8 @@ class ReferenceWorker:
 
     @torch.no_grad()
     def compute_logprobs(self, batch: TokenBatch, micro_batch_size: int = 16) -> torch.Tensor:
-        out = [self.model(mb.input_ids, mb.attention_mask, mb.loss_mask > 0)["logprobs"] for mb in batch.split(micro_batch_size)]
+        out = [
+            self.model(mb.input_ids, mb.attention_mask, mb.loss_mask > 0)["logprobs"]
+            for mb in batch.split(micro_batch_size)
+        ]
         return torch.cat(out, dim=0).float()

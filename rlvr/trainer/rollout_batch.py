@@ -11,8 +11,9 @@ from rlvr.objectives import compute_advantages
 from rlvr.rollout.types import generations_to_batch
 
 
-def build_rollout_batch(generations, results, *, advantage: str, pad_id: int,
-                        filter_zero_advantage_groups: bool = False) -> tuple[TokenBatch | None, dict[str, float]]:
+def build_rollout_batch(
+    generations, results, *, advantage: str, pad_id: int, filter_zero_advantage_groups: bool = False
+) -> tuple[TokenBatch | None, dict[str, float]]:
     """The rollout batch (tensors: logp_old, advantages, rewards) and metrics of the whole rollout.
 
     Groups are the samples of one prompt (`Generation.prompt_index`). With
@@ -56,7 +57,7 @@ def reward_metrics(generations, results) -> dict[str, float]:
         m[f"reward/reason_{reason}"] = count / n
     # Share of prompts with at least one correct sample: the on-the-fly Pass@n of the rollout.
     by_prompt: dict[int, bool] = {}
-    for g, r in zip(generations, results):
+    for g, r in zip(generations, results, strict=True):
         by_prompt[g.prompt_index] = by_prompt.get(g.prompt_index, False) or r.correct
     m["reward/prompt_solved_fraction"] = sum(by_prompt.values()) / max(1, len(by_prompt))
     return m

@@ -47,28 +47,49 @@ class Trainer:
         self.model_path = components.ensure_model(cfg.model)
         self.tokenizer = components.load_tokenizer(self.model_path)
         self.pad_id = self.tokenizer.pad_token_id
-        self.prompts = load_prompts(cfg.data.train, prompt_key=cfg.data.prompt_key, answer_key=cfg.data.answer_key,
-                                    id_key=cfg.data.id_key, metadata_keys=cfg.data.metadata_keys, limit=cfg.data.limit)
-        self.prompt_ids = encode_prompts(self.tokenizer, self.prompts, chat_template=cfg.model.chat_template,
-                                         system_prompt=cfg.model.system_prompt,
-                                         max_prompt_tokens=cfg.data.max_prompt_tokens)
+        self.prompts = load_prompts(
+            cfg.data.train,
+            prompt_key=cfg.data.prompt_key,
+            answer_key=cfg.data.answer_key,
+            id_key=cfg.data.id_key,
+            metadata_keys=cfg.data.metadata_keys,
+            limit=cfg.data.limit,
+        )
+        self.prompt_ids = encode_prompts(
+            self.tokenizer,
+            self.prompts,
+            chat_template=cfg.model.chat_template,
+            system_prompt=cfg.model.system_prompt,
+            max_prompt_tokens=cfg.data.max_prompt_tokens,
+        )
         self.bank = self._open_bank() if self.algorithm.needs_bank or cfg.algorithm.name == "dph" else None
         all_ids = [p.id for p in self.prompts]
         index = {pid: i for i, pid in enumerate(all_ids)}
         self.train_index = [index[i] for i in self.algorithm.training_prompt_ids(all_ids, self.bank)]
         if not self.train_index:
-            raise ValueError("no training prompts left: every prompt is in D_pef (all pi_0 samples correct); "
-                             "raise bank.pef_threshold or use harder data")
+            raise ValueError(
+                "no training prompts left: every prompt is in D_pef (all pi_0 samples correct); "
+                "raise bank.pef_threshold or use harder data"
+            )
         self.prompt_cycle = SeededCycle(len(self.train_index), seed=f"prompts/{cfg.seed}")
         self.bank_sampler = None
         if self.algorithm.needs_bank:
             bank_ids = self.algorithm.bank_prompt_ids(all_ids, self.bank)
-            self.bank_sampler = BankSampler(self.bank, bank_ids, pad_id=self.pad_id, seed=cfg.seed,
-                                            batch_size=cfg.algorithm.bank_batch_size or
-                                            cfg.prompts_per_step * cfg.rollout.sampling.n)
+            self.bank_sampler = BankSampler(
+                self.bank,
+                bank_ids,
+                pad_id=self.pad_id,
+                seed=cfg.seed,
+                batch_size=cfg.algorithm.bank_batch_size or cfg.prompts_per_step * cfg.rollout.sampling.n,
+            )
         s = cfg.rollout.sampling
-        self.sampling = SamplingParams(n=s.n, temperature=s.temperature, top_p=s.top_p,
-                                       top_k=None if s.top_k <= 0 else s.top_k, max_tokens=s.max_tokens)
+        self.sampling = SamplingParams(
+            n=s.n,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=None if s.top_k <= 0 else s.top_k,
+            max_tokens=s.max_tokens,
+        )
         self.objective = self.algorithm.objective()
         from rlvr.eval.run import load_test_set
 
@@ -76,21 +97,33 @@ class Trainer:
 
         components.init_ray(cfg.cluster)
         self.verifier = components.make_verifier(cfg.verifier)
-        self.rollout = components.make_rollout(cfg.rollout, self.model_path, seed=cfg.seed, dtype=cfg.model.dtype)
+        self.rollout = components.make_rollout(
+            cfg.rollout, self.model_path, seed=cfg.seed, dtype=cfg.model.dtype
+        )
         total_steps = cfg.steps * cfg.learner.mini_batches_per_step * cfg.learner.ppo_epochs
-        self.learner = components.make_learner(cfg.learner, self.model_path, seed=cfg.seed,
-                                               temperature=s.temperature, total_steps=total_steps)
+        self.learner = components.make_learner(
+            cfg.learner, self.model_path, seed=cfg.seed, temperature=s.temperature, total_steps=total_steps
+        )
         # Only divergences over the policy's own samples need online pi_0 log-probs.
-        self.reference = (components.make_reference(self.model_path, cfg.learner)
-                          if self.algorithm.needs_reference_worker else None)
+        self.reference = (
+            components.make_reference(self.model_path, cfg.learner)
+            if self.algorithm.needs_reference_worker
+            else None
+        )
         self.step_count = 0
         if cfg.resume:
             self._resume()
         from rlvr.tracking import make_tracker
 
-        self.tracker = make_tracker(cfg.logger.backends, self.run_dir, project=cfg.logger.project,
-                                    run_name=self.run_dir.name, wandb_mode=cfg.logger.wandb_mode,
-                                    resume=cfg.resume, resume_step=self.step_count)
+        self.tracker = make_tracker(
+            cfg.logger.backends,
+            self.run_dir,
+            project=cfg.logger.project,
+            run_name=self.run_dir.name,
+            wandb_mode=cfg.logger.wandb_mode,
+            resume=cfg.resume,
+            resume_step=self.step_count,
+        )
 
     # ----------------------------------------------------------------------------------- the step
     def step(self) -> dict[str, float]:
@@ -103,10 +136,17 @@ class Trainer:
             generations = self.rollout.generate([self.prompt_ids[i] for i in picked], params)
         with timer("verify"):
             results = self.verifier.verify_batch(
-                [g.text for g in generations], [prompts[g.prompt_index].answer for g in generations],
-                [prompts[g.prompt_index].metadata for g in generations])
-        batch, metrics = build_rollout_batch(generations, results, advantage=cfg.algorithm.advantage, pad_id=self.pad_id,
-                                             filter_zero_advantage_groups=cfg.algorithm.filter_zero_advantage_groups)
+                [g.text for g in generations],
+                [prompts[g.prompt_index].answer for g in generations],
+                [prompts[g.prompt_index].metadata for g in generations],
+            )
+        batch, metrics = build_rollout_batch(
+            generations,
+            results,
+            advantage=cfg.algorithm.advantage,
+            pad_id=self.pad_id,
+            filter_zero_advantage_groups=cfg.algorithm.filter_zero_advantage_groups,
+        )
         if batch is not None:
             if self.reference is not None:
                 with timer("reference"):
@@ -133,7 +173,8 @@ class Trainer:
                 if self.bank_sampler is not None:
                     # Bank rows per mini-batch in proportion to its share of the rollout batch.
                     sources["bank"] = self.bank_sampler.next_batch(
-                        max(1, self.bank_sampler.batch_size * len(mini) // len(batch)))
+                        max(1, self.bank_sampler.batch_size * len(mini) // len(batch))
+                    )
                 sources = {k: v.pad_rows(cfg.world_size) for k, v in sources.items()}
                 out = self.learner.train_step(sources, self.objective, micro_batch_size=cfg.micro_batch_size)
         return {k if "/" in k else f"learner/{k}": float(v) for k, v in out.items()}
@@ -143,8 +184,7 @@ class Trainer:
         from rlvr.trainer.progress import progress
 
         every = self.cfg.eval.every
-        if self.step_count == 0:
-            self.evaluate()  # the base model's curve, step 0
+        base = self.evaluate() if self.step_count == 0 else None  # the base model's curve, step 0
         with progress(total=self.cfg.steps, initial=self.step_count, enabled=self.cfg.logger.progress) as bar:
             while self.step_count < self.cfg.steps:
                 metrics = self.step()
@@ -155,11 +195,20 @@ class Trainer:
                 k = self.cfg.checkpoint_every
                 if k and self.step_count % k == 0 and self.step_count < self.cfg.steps:
                     self.save_checkpoint()
-        self.evaluate()
+        final = self.evaluate()
         self.save_checkpoint()
         self.learner.export_hf(str(self.run_dir / "final"))
         self.tokenizer.save_pretrained(str(self.run_dir / "final"))
         self.tracker.close()
+        if final is not None:
+            from rlvr.eval.report import write_report
+            from rlvr.eval.run import print_table
+
+            print_table({**({"base": base} if base else {}), f"step {self.step_count}": final})
+            report = write_report(
+                [self.run_dir], self.run_dir / "report.html", title=f"rlvr: {self.run_dir.name}"
+            )
+            print(f"Pass@k report: {report}")
 
     def close(self) -> None:
         """Stop this run's actors and verifier workers (not the Ray cluster, which may be shared)."""
@@ -181,9 +230,16 @@ class Trainer:
         from rlvr.eval.run import save_eval
 
         e = self.cfg.eval
-        result = evaluate(self.rollout, self.verifier, self.test_prompts, self.test_ids, n=e.n,
-                          temperature=e.temperature, max_tokens=self.cfg.rollout.sampling.max_tokens,
-                          seed=self.cfg.seed + 7919 * self.step_count)
+        result = evaluate(
+            self.rollout,
+            self.verifier,
+            self.test_prompts,
+            self.test_ids,
+            n=e.n,
+            temperature=e.temperature,
+            max_tokens=self.cfg.rollout.sampling.max_tokens,
+            seed=self.cfg.seed + 7919 * self.step_count,
+        )
         save_eval(self.run_dir, self.step_count, result)
         self.tracker.log(result.metrics(), self.step_count)
         ks = sorted(result.pass_at_k)
@@ -194,11 +250,14 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         ckpt = self.run_dir / "checkpoints" / f"step_{self.step_count:06d}"
         self.learner.save_checkpoint(str(ckpt / "learner"), client_state={"step": self.step_count})
-        save_trainer_state(ckpt, {
-            "step": self.step_count,
-            "prompt_cycle": self.prompt_cycle.state(),
-            "bank_sampler": self.bank_sampler.state() if self.bank_sampler else None,
-        })
+        save_trainer_state(
+            ckpt,
+            {
+                "step": self.step_count,
+                "prompt_cycle": self.prompt_cycle.state(),
+                "bank_sampler": self.bank_sampler.state() if self.bank_sampler else None,
+            },
+        )
         return ckpt
 
     def _resume(self) -> None:
@@ -220,16 +279,20 @@ class Trainer:
         path = bank_path(self.cfg)
         if not ReferenceBank.exists(path):
             if not self.cfg.bank.build_if_missing:
-                raise FileNotFoundError(f"no reference bank at {path}: run `rlvr sample-reference` with the same "
-                                        "model and data overrides first (or set bank.path)")
+                raise FileNotFoundError(
+                    f"no reference bank at {path}: run `rlvr sample-reference` with the same "
+                    "model and data overrides first (or set bank.path)"
+                )
             from rlvr.bank.build import sample_reference
 
             log.info("no reference bank at %s: sampling the initial policy first", path)
             components.init_ray(self.cfg.cluster)
             return sample_reference(self.cfg)
         bank = ReferenceBank(path)
-        bank.check(model_fingerprint=model_fingerprint(self.model_path),
-                   prompts_fingerprint=prompts_fingerprint(self.prompts))
+        bank.check(
+            model_fingerprint=model_fingerprint(self.model_path),
+            prompts_fingerprint=prompts_fingerprint(self.prompts),
+        )
         return bank
 
 
@@ -237,7 +300,11 @@ def bank_path(cfg: TrainConfig) -> Path:
     if cfg.bank.path:
         return Path(cfg.bank.path).expanduser()
     limit = f"-first{cfg.data.limit}" if cfg.data.limit else ""
-    return Path(cfg.cache_dir) / "banks" / f"{cfg.model.name}-{cfg.data.name}{limit}-n{cfg.bank.samples_per_prompt}"
+    return (
+        Path(cfg.cache_dir)
+        / "banks"
+        / f"{cfg.model.name}-{cfg.data.name}{limit}-n{cfg.bank.samples_per_prompt}"
+    )
 
 
 def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:

@@ -7,9 +7,17 @@ from rlvr.bank import BankMismatchError, BankSample, BankSampler, BankWriter, Re
 
 
 def _sample(pid, k, n_resp=3):
-    return BankSample(prompt_id=pid, sample_index=k, prompt_token_ids=[1, 2, 3], response_token_ids=list(range(4, 4 + n_resp)),
-                      logp_ref=[-0.5 * (j + 1) for j in range(n_resp)], text=f"{pid}-{k}", score=1.0, correct=True,
-                      reason="ok")
+    return BankSample(
+        prompt_id=pid,
+        sample_index=k,
+        prompt_token_ids=[1, 2, 3],
+        response_token_ids=list(range(4, 4 + n_resp)),
+        logp_ref=[-0.5 * (j + 1) for j in range(n_resp)],
+        text=f"{pid}-{k}",
+        score=1.0,
+        correct=True,
+        reason="ok",
+    )
 
 
 def _bank(tmp_path, shard_size=3):
@@ -17,8 +25,14 @@ def _bank(tmp_path, shard_size=3):
     for pid in ("a", "b", "c"):
         for k in range(2):
             w.add(_sample(pid, k, n_resp=2 + k))
-    return w.finish({"model_fingerprint": "M", "prompts_fingerprint": "P", "model": {"path": "/models/x"},
-                     "split": {"pef": ["a", "b"], "exp": ["c"]}})
+    return w.finish(
+        {
+            "model_fingerprint": "M",
+            "prompts_fingerprint": "P",
+            "model": {"path": "/models/x"},
+            "split": {"pef": ["a", "b"], "exp": ["c"]},
+        }
+    )
 
 
 def test_round_trip_across_shards(tmp_path):
@@ -60,7 +74,9 @@ def test_sampler_packs_logp_ref_at_response_positions_and_resumes(tmp_path):
     assert torch.equal(batch.loss_mask[:, :3], torch.zeros(3, 3))  # prompt tokens are not in the loss
     for i in range(3):
         n = int(batch.loss_mask[i].sum())
-        assert batch.tensors["logp_ref"][i, 3:3 + n].tolist() == pytest.approx([-0.5 * (j + 1) for j in range(n)])
+        assert batch.tensors["logp_ref"][i, 3 : 3 + n].tolist() == pytest.approx(
+            [-0.5 * (j + 1) for j in range(n)]
+        )
     state = s.state()
     expected = [s.next_batch().input_ids for _ in range(3)]
     t = BankSampler(bank, bank.pef_prompt_ids, batch_size=3, pad_id=0, seed=1)

@@ -21,16 +21,21 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def tiny_model(tmp_path_factory):
     from rlvr.models.tiny import build_tiny_model
 
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0, hidden_size=128, num_layers=2,
-                            num_heads=2)
+    return build_tiny_model(
+        tmp_path_factory.mktemp("models") / "tiny", seed=0, hidden_size=128, num_layers=2, num_heads=2
+    )
 
 
 @pytest.fixture(scope="session")
 def prompt_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "train.jsonl"
     refs = ["any", "even", "odd", "any", "odd", "even", "even", "odd"]
-    path.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"What is {i} + {i + 3}?", "answer": r}) + "\n"
-                            for i, r in enumerate(refs)))
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"p{i}", "prompt": f"What is {i} + {i + 3}?", "answer": r}) + "\n"
+            for i, r in enumerate(refs)
+        )
+    )
     return path
 
 
@@ -67,9 +72,26 @@ def overrides(tiny_model, prompt_file, tmp_path):
 
 
 def _overrides(tiny_model, prompt_file, tmp_path, *extra):
-    return [f"model.path={tiny_model}", "model.name=tiny-test", "model.prepare=null", "data=jsonl",
-            f"data.train={prompt_file}", "data.test=null", "verifier.name=parity", "prompts_per_step=4",
-            "rollout.sampling.n=4", "rollout.sampling.max_tokens=12", "eval.n=4", "eval.max_problems=4",
-            "logger.backends=[jsonl]", "logger.progress=false", "learner.micro_batch_size=8", "learner.lr=1e-3",
-            "bank.samples_per_prompt=4", f"bank.path={tmp_path / 'bank'}", f"run_dir={tmp_path / 'run'}",
-            "cache_dir=" + str(tmp_path / "cache"), *extra]
+    return [
+        f"model.path={tiny_model}",
+        "model.name=tiny-test",
+        "model.prepare=null",
+        "data=jsonl",
+        f"data.train={prompt_file}",
+        "data.test=null",
+        "verifier.name=parity",
+        "prompts_per_step=4",
+        "rollout.sampling.n=4",
+        "rollout.sampling.max_tokens=12",
+        "eval.n=4",
+        "eval.max_problems=4",
+        "logger.backends=[jsonl]",
+        "logger.progress=false",
+        "learner.micro_batch_size=8",
+        "learner.lr=1e-3",
+        "bank.samples_per_prompt=4",
+        f"bank.path={tmp_path / 'bank'}",
+        f"run_dir={tmp_path / 'run'}",
+        "cache_dir=" + str(tmp_path / "cache"),
+        *extra,
+    ]

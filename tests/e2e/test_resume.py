@@ -17,14 +17,30 @@ HERE = Path(__file__).parent
 
 # A user's driver script: register a verifier in-process, then run the `rlvr` CLI.
 DRIVER = "import sys, parity; parity.register(); from rlvr.cli import main; sys.exit(main(sys.argv[1:]))"
-COMPARED = ("reward/mean", "reward/accuracy", "response/length_mean", "loss/total", "loss/divergence",
-            "learner/grad_norm", "divergence/value", "eval/pass@1", "eval/pass@4")
+COMPARED = (
+    "reward/mean",
+    "reward/accuracy",
+    "response/length_mean",
+    "loss/total",
+    "loss/divergence",
+    "learner/grad_norm",
+    "divergence/value",
+    "eval/pass@1",
+    "eval/pass@4",
+)
 
 
 def _train(args: list[str], **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-c", DRIVER, "train", *args], env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-c", DRIVER, "train", *args],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
 
 
 def _rows(run: Path) -> dict[tuple, dict]:
@@ -34,8 +50,18 @@ def _rows(run: Path) -> dict[tuple, dict]:
 
 
 def test_killed_run_resumes_to_the_same_metrics(overrides, bank_dir, tmp_path):
-    common = [o for o in overrides("algorithm=dph", "divergence=js", f"bank.path={bank_dir}", "steps=4",
-                                   "checkpoint_every=1", "cluster.num_cpus=8") if not o.startswith("run_dir=")]
+    common = [
+        o
+        for o in overrides(
+            "algorithm=dph",
+            "divergence=js",
+            f"bank.path={bank_dir}",
+            "steps=4",
+            "checkpoint_every=1",
+            "cluster.num_cpus=8",
+        )
+        if not o.startswith("run_dir=")
+    ]
     full, cut = tmp_path / "full", tmp_path / "cut"
     p = _train([*common, f"hydra.run.dir={full}"])
     out, _ = p.communicate(timeout=900)

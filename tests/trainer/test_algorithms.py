@@ -59,13 +59,19 @@ def test_dph_trains_on_d_exp_and_rehearses_d_pef():
 def test_objective_is_policy_loss_plus_coef_times_divergence_on_its_source():
     torch.manual_seed(0)
     obj = _alg("algorithm=dph", "divergence=js", "algorithm.divergence_coef=0.3").objective()
-    rollout = pack_sequences([[1, 2], [1, 3]], [[4, 5, 6], [7]], 0, per_token={"logp_old": [[-1.0, -2.0, -0.5], [-1.5]]})
+    rollout = pack_sequences(
+        [[1, 2], [1, 3]], [[4, 5, 6], [7]], 0, per_token={"logp_old": [[-1.0, -2.0, -0.5], [-1.5]]}
+    )
     rollout.tensors["advantages"] = torch.tensor([1.0, -1.0])
-    bank = pack_sequences([[1], [2]], [[3, 4], [5, 6]], 0, per_token={"logp_ref": [[-0.7, -0.2], [-1.1, -0.9]]})
+    bank = pack_sequences(
+        [[1], [2]], [[3, 4], [5, 6]], 0, per_token={"logp_ref": [[-0.7, -0.2], [-1.1, -0.9]]}
+    )
     logp_r = (rollout.tensors["logp_old"] + 0.1 * torch.randn(rollout.input_ids.shape)).requires_grad_()
     logp_b = (bank.tensors["logp_ref"] + 0.2 * torch.randn(bank.input_ids.shape)).requires_grad_()
-    loss, metrics = obj({"rollout": LogProbOutput(logp_r, None), "bank": LogProbOutput(logp_b, None)},
-                        {"rollout": rollout, "bank": bank})
+    loss, metrics = obj(
+        {"rollout": LogProbOutput(logp_r, None), "bank": LogProbOutput(logp_b, None)},
+        {"rollout": rollout, "bank": bank},
+    )
     p, _ = ppo_clip(logp_r, rollout.tensors["logp_old"], rollout.tensors["advantages"], rollout.loss_mask)
     d, _ = divergence_loss(get_divergence("js"), logp_b, bank.tensors["logp_ref"], bank.loss_mask)
     assert float(loss.detach()) == pytest.approx(float((p + 0.3 * d).detach()), rel=1e-6)
