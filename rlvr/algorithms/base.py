@@ -45,12 +45,7 @@ class Algorithm:
         c = self.cfg
         return Objective(
             policy_loss=c.policy_loss,
-            policy_kwargs={
-                "eps_low": c.eps_low,
-                "eps_high": c.eps_high,
-                "dual_clip": c.dual_clip,
-                "aggregation": c.aggregation,
-            },
+            policy_kwargs={"eps_low": c.eps_low, "eps_high": c.eps_high, "dual_clip": c.dual_clip},
             entropy_coef=c.entropy_coef,
             divergence=self.div_cfg.name,
             divergence_params=dict(self.div_cfg.params),

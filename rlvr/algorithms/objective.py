@@ -19,13 +19,13 @@ from rlvr.objectives.policy_loss import POLICY_LOSSES
 @dataclass
 class Objective:
     policy_loss: str = "ppo_clip"
-    policy_kwargs: dict[str, Any] = field(default_factory=dict)  # eps_low, eps_high, dual_clip, aggregation
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)  # eps_low, eps_high, dual_clip
     entropy_coef: float = 0.0
     divergence: str | None = None
     divergence_params: dict[str, Any] = field(default_factory=dict)
     divergence_coef: float = 0.0
     divergence_source: str = "rollout"  # "rollout" (policy samples) or "bank" (pi_0 samples)
-    aggregation: str = "token-mean"
+    aggregation: str = "token-mean"  # of both terms (rlvr.objectives.aggregation)
     log_ratio_clamp: float = 20.0
 
     @property
@@ -48,6 +48,7 @@ class Objective:
             rollout.loss_mask,
             entropy=entropy,
             entropy_coef=self.entropy_coef,
+            aggregation=self.aggregation,
             **self.policy_kwargs,
         )
         metrics = {f"policy/{k}": float(v) for k, v in metrics.items()}

@@ -84,14 +84,16 @@ def make_learner(cfg: LearnerConfig, model_path: str, *, seed: int, temperature:
     return LearnerGroup(cfg.world_size, model_path, options)
 
 
-def make_reference(model_path: str, cfg: LearnerConfig):
+def make_reference(model_path: str, cfg: LearnerConfig, *, temperature: float = 1.0):
     """Online pi_0 log-probs, only for divergences over the policy's samples (reverse KL, RAPO)."""
     import ray
 
     from rlvr.trainer.reference import ReferenceWorker
 
     actor = ray.remote(num_cpus=cfg.num_cpus_per_rank, num_gpus=cfg.num_gpus_per_rank)(ReferenceWorker)
-    return actor.remote(model_path, dtype=cfg.dtype, chunk_tokens=cfg.logprob_chunk_size)
+    return actor.remote(
+        model_path, dtype=cfg.dtype, chunk_tokens=cfg.logprob_chunk_size, temperature=temperature
+    )
 
 
 def make_verifier(cfg: VerifierConfig):

@@ -13,7 +13,6 @@ One step, top to bottom (`Trainer.step`):
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from pathlib import Path
@@ -106,7 +105,7 @@ class Trainer:
         )
         # Only divergences over the policy's own samples need online pi_0 log-probs.
         self.reference = (
-            components.make_reference(self.model_path, cfg.learner)
+            components.make_reference(self.model_path, cfg.learner, temperature=s.temperature)
             if self.algorithm.needs_reference_worker
             else None
         )
@@ -164,8 +163,10 @@ class Trainer:
         return metrics
 
     def _learn(self, batch) -> dict[str, float]:
+        """ppo_epochs x mini_batches_per_step optimizer steps on one rollout batch; metrics averaged
+        over them (the last step's lr and optimizer step count)."""
         cfg = self.cfg.learner
-        out: dict[str, float] = {}
+        steps: list[dict[str, float]] = []
         for _ in range(cfg.ppo_epochs):
             minis = batch.split(max(1, -(-len(batch) // cfg.mini_batches_per_step)))
             for mini in minis:
@@ -176,8 +177,13 @@ class Trainer:
                         max(1, self.bank_sampler.batch_size * len(mini) // len(batch))
                     )
                 sources = {k: v.pad_rows(cfg.world_size) for k, v in sources.items()}
-                out = self.learner.train_step(sources, self.objective, micro_batch_size=cfg.micro_batch_size)
-        return {k if "/" in k else f"learner/{k}": float(v) for k, v in out.items()}
+                steps.append(
+                    self.learner.train_step(sources, self.objective, micro_batch_size=cfg.micro_batch_size)
+                )
+        out = {k: sum(float(m[k]) for m in steps) / len(steps) for k in steps[0]}
+        out |= {k: float(steps[-1][k]) for k in ("lr", "step") if k in steps[-1]}
+        out["optimizer_steps"] = float(len(steps))
+        return {k if "/" in k else f"learner/{k}": v for k, v in out.items()}
 
     # ------------------------------------------------------------------------------------ the run
     def run(self) -> None:
@@ -317,7 +323,3 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2))
