@@ -11,6 +11,6 @@ TASKS: Registry[Callable[[str, int], list[dict]]] = Registry("bundled task")
 
 
 def load_bundled(name: str, split: str, seed: int = 0) -> list[dict]:
-    from rlvr.tasks import arith  # noqa: F401  (registers)
+    from rlvr.tasks import arith, sql  # noqa: F401  (registers)
 
     return TASKS.get(name)(split, seed)
