@@ -56,7 +56,24 @@ def test_every_recipe_file_composes():
             compose_config(overrides)
     for f in sorted((RECIPES_DIR / "experiment").glob("*.yaml")):
         cfg = compose_config([f"+experiment={f.stem}", "data.train=/data/train.jsonl"])
-        assert cfg.cluster.address == "auto" and cfg.learner.num_gpus_per_rank >= 1  # GPU presets
+        if f.stem.startswith("gpu_"):  # GPU presets join a Ray cluster and ask for GPUs
+            assert cfg.cluster.address == "auto" and cfg.learner.num_gpus_per_rank >= 1
+
+
+def test_pass_at_k_sweep_variants_share_one_budget():
+    budgets = set()
+    for variant, (algorithm, divergence) in {
+        "grpo": ("grpo", None),
+        "grpo_kl": ("grpo", "reverse_kl"),
+        "dph_fkl": ("dph", "forward_kl"),
+        "dph_js": ("dph", "js"),
+    }.items():
+        cfg = compose_config(["+experiment=pass_at_k_sweep", f"+variant={variant}"])
+        assert (cfg.algorithm.name, cfg.divergence.name) == (algorithm, divergence)
+        budgets.add(
+            (cfg.steps, cfg.prompts_per_step, cfg.rollout.sampling.n, cfg.learner.lr, cfg.seed, cfg.eval.n)
+        )
+    assert len(budgets) == 1
 
 
 def test_wrong_key_on_command_line_names_full_path():
