@@ -64,6 +64,8 @@ def evaluate_model(cfg: TrainConfig, *, model_path: str | None, run_dir: Path, s
         )
     finally:
         engine.close()
+        if hasattr(verifier, "close"):
+            verifier.close()  # stop its worker pool before the interpreter shuts down
     save_eval(run_dir, step, result)
     return result
 
