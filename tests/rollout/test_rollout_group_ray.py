@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def ray_session():
     import ray
 
-    # A private local cluster (never `ray stop`: other Ray users share this machine).
+    # A private local cluster (never Ray's machine-wide stop command: other Ray users share this machine).
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
