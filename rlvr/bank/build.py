@@ -8,9 +8,8 @@ from dataclasses import asdict
 
 from rlvr.bank.store import BankSample, BankWriter, ReferenceBank, model_fingerprint
 from rlvr.config.schema import TrainConfig
-from rlvr.data import encode_prompts, load_prompts
+from rlvr.data import load_split
 from rlvr.data.prompts import prompts_fingerprint
-from rlvr.rollout.types import SamplingParams
 
 log = logging.getLogger(__name__)
 PROMPTS_PER_CALL = 64  # generation calls are chunked so progress shows and memory stays bounded
@@ -24,30 +23,8 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
     path = bank_path(cfg)
     model_path = components.ensure_model(cfg.model)
     tokenizer = components.load_tokenizer(model_path)
-    prompts = load_prompts(
-        cfg.data.train,
-        prompt_key=cfg.data.prompt_key,
-        answer_key=cfg.data.answer_key,
-        id_key=cfg.data.id_key,
-        metadata_keys=cfg.data.metadata_keys,
-        limit=cfg.data.limit,
-    )
-    prompt_ids = encode_prompts(
-        tokenizer,
-        prompts,
-        chat_template=cfg.model.chat_template,
-        system_prompt=cfg.model.system_prompt,
-        max_prompt_tokens=cfg.data.max_prompt_tokens,
-    )
-    s = cfg.rollout.sampling
-    params = SamplingParams(
-        n=cfg.bank.samples_per_prompt,
-        temperature=s.temperature,
-        top_p=s.top_p,
-        top_k=None if s.top_k <= 0 else s.top_k,
-        max_tokens=s.max_tokens,
-        seed=cfg.seed,
-    )
+    prompts, prompt_ids = load_split(cfg.data, cfg.model, tokenizer)
+    params = components.sampling_params(cfg.rollout.sampling, n=cfg.bank.samples_per_prompt, seed=cfg.seed)
     components.init_ray(cfg.cluster)
     verifier = components.make_verifier(cfg.verifier)
     rollout = components.make_rollout(cfg.rollout, model_path, seed=cfg.seed, dtype=cfg.model.dtype)

@@ -134,3 +134,32 @@ def encode_prompts(
             )
         out.append(ids)
     return out
+
+
+def load_split(
+    data, model, tokenizer, *, split: str = "train", limit: int | None = None
+) -> tuple[list[Prompt], list[list[int]]]:
+    """The prompts of `data.train` (or `data.test`, falling back to train) and their token ids.
+
+    data, model: the run's DataConfig and ModelConfig (key names, chat template, length limit).
+    limit: first N rows (default: `data.limit` for train, all rows for test).
+    """
+    source = data.train if split == "train" else (data.test or data.train)
+    if split == "train" and limit is None:
+        limit = data.limit
+    prompts = load_prompts(
+        source,
+        prompt_key=data.prompt_key,
+        answer_key=data.answer_key,
+        id_key=data.id_key,
+        metadata_keys=data.metadata_keys,
+        limit=limit,
+    )
+    ids = encode_prompts(
+        tokenizer,
+        prompts,
+        chat_template=model.chat_template,
+        system_prompt=model.system_prompt,
+        max_prompt_tokens=data.max_prompt_tokens,
+    )
+    return prompts, ids

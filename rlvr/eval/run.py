@@ -10,25 +10,9 @@ from rlvr.eval.evaluate import EvalResult, evaluate
 
 
 def load_test_set(cfg: TrainConfig, tokenizer):
-    from rlvr.data import encode_prompts, load_prompts
+    from rlvr.data import load_split
 
-    source = cfg.data.test or cfg.data.train
-    prompts = load_prompts(
-        source,
-        prompt_key=cfg.data.prompt_key,
-        answer_key=cfg.data.answer_key,
-        id_key=cfg.data.id_key,
-        metadata_keys=cfg.data.metadata_keys,
-        limit=cfg.eval.max_problems,
-    )
-    ids = encode_prompts(
-        tokenizer,
-        prompts,
-        chat_template=cfg.model.chat_template,
-        system_prompt=cfg.model.system_prompt,
-        max_prompt_tokens=cfg.data.max_prompt_tokens,
-    )
-    return prompts, ids
+    return load_split(cfg.data, cfg.model, tokenizer, split="test", limit=cfg.eval.max_problems)
 
 
 def save_eval(run_dir: Path, step: int, result: EvalResult) -> Path:

@@ -9,7 +9,14 @@ import os
 import sys
 from pathlib import Path
 
-from rlvr.config.schema import ClusterConfig, LearnerConfig, ModelConfig, RolloutConfig, VerifierConfig
+from rlvr.config.schema import (
+    ClusterConfig,
+    LearnerConfig,
+    ModelConfig,
+    RolloutConfig,
+    SamplingConfig,
+    VerifierConfig,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +64,22 @@ def load_tokenizer(model_path: str):
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     return tok
+
+
+def sampling_params(cfg: SamplingConfig, **overrides):
+    """Our engine-independent SamplingParams from the `rollout.sampling` config (top_k <= 0: off)."""
+    from rlvr.rollout.types import SamplingParams
+
+    return SamplingParams(
+        **{
+            "n": cfg.n,
+            "temperature": cfg.temperature,
+            "top_p": cfg.top_p,
+            "top_k": None if cfg.top_k <= 0 else cfg.top_k,
+            "max_tokens": cfg.max_tokens,
+            **overrides,
+        }
+    )
 
 
 def make_rollout(cfg: RolloutConfig, model_path: str, *, seed: int, dtype: str):

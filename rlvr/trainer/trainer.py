@@ -23,7 +23,7 @@ import torch
 from rlvr.algorithms import build_algorithm
 from rlvr.bank import BankSampler, ReferenceBank, model_fingerprint
 from rlvr.config.schema import TrainConfig
-from rlvr.data import encode_prompts, load_prompts
+from rlvr.data import load_split
 from rlvr.data.cycle import SeededCycle
 from rlvr.data.prompts import prompts_fingerprint
 from rlvr.rollout.types import SamplingParams
@@ -46,22 +46,8 @@ class Trainer:
         self.model_path = components.ensure_model(cfg.model)
         self.tokenizer = components.load_tokenizer(self.model_path)
         self.pad_id = self.tokenizer.pad_token_id
-        self.prompts = load_prompts(
-            cfg.data.train,
-            prompt_key=cfg.data.prompt_key,
-            answer_key=cfg.data.answer_key,
-            id_key=cfg.data.id_key,
-            metadata_keys=cfg.data.metadata_keys,
-            limit=cfg.data.limit,
-        )
-        self.prompt_ids = encode_prompts(
-            self.tokenizer,
-            self.prompts,
-            chat_template=cfg.model.chat_template,
-            system_prompt=cfg.model.system_prompt,
-            max_prompt_tokens=cfg.data.max_prompt_tokens,
-        )
-        self.bank = self._open_bank() if self.algorithm.needs_bank or cfg.algorithm.name == "dph" else None
+        self.prompts, self.prompt_ids = load_split(cfg.data, cfg.model, self.tokenizer)
+        self.bank = self._open_bank() if self.algorithm.needs_bank else None
         all_ids = [p.id for p in self.prompts]
         index = {pid: i for i, pid in enumerate(all_ids)}
         self.train_index = [index[i] for i in self.algorithm.training_prompt_ids(all_ids, self.bank)]
@@ -82,13 +68,7 @@ class Trainer:
                 batch_size=cfg.algorithm.bank_batch_size or cfg.prompts_per_step * cfg.rollout.sampling.n,
             )
         s = cfg.rollout.sampling
-        self.sampling = SamplingParams(
-            n=s.n,
-            temperature=s.temperature,
-            top_p=s.top_p,
-            top_k=None if s.top_k <= 0 else s.top_k,
-            max_tokens=s.max_tokens,
-        )
+        self.sampling = components.sampling_params(s)
         self.objective = self.algorithm.objective()
         from rlvr.eval.run import load_test_set
 
