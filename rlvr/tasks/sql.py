@@ -7,8 +7,11 @@ as `db_path`, which the `sql` verifier executes both queries on. Levels:
   2  one table, filter + projection  ("List the names of products that cost more than 20 dollars.")
   3  a join with an aggregate        ("How many units of lamp were ordered in total?")
   4  a join, group and order         ("Which 3 customers spent the most? Order by amount spent.")
-The question space is the parameter grid of each template (~140 questions); a seeded shuffle puts
-every 4th in test, the rest in train.
+The question space is the parameter grid of each template (98 questions); a seeded shuffle puts
+every 4th in test, the rest in train. Every prompt carries the schema and two worked examples
+(EXAMPLES: shapes outside the grid, a count and a join) so that a small instruct model answers with
+a query on these tables rather than re-declaring the schema; without them SmolLM2-135M-Instruct
+solved 1 of the 24 test questions in 16 tries.
 """
 
 from __future__ import annotations
@@ -24,6 +27,14 @@ CITIES = ["Oslo", "Lima", "Pune", "Kyiv", "Rome", "Lyon"]
 FIRST = ["Ana", "Ben", "Caro", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea"]
 PRODUCTS = ["lamp", "desk", "chair", "pen", "mug", "rug", "clock", "fan", "bag", "book"]
 INSTRUCTION = "Answer with one SQLite query in a ```sql code block."
+# Worked examples shown in every prompt: no question of the grid has these shapes (all_questions).
+EXAMPLES = (
+    ("How many products cost more than 50 dollars?", "SELECT COUNT(*) FROM products WHERE price > 50"),
+    (
+        "What is the average quantity of the orders of mug?",
+        "SELECT AVG(o.quantity) FROM orders o JOIN products p ON o.product_id = p.id WHERE p.name = 'mug'",
+    ),
+)
 
 
 def _schema_text() -> str:
@@ -168,6 +179,11 @@ def all_questions() -> list[tuple[int, str, str]]:
     return out
 
 
+def prompt_text(question: str) -> str:
+    examples = "".join(f"Example question: {q}\n```sql\n{sql}\n```\n\n" for q, sql in EXAMPLES)
+    return f"Database schema:\n{_schema_text()}\n\n{examples}Question: {question}\n{INSTRUCTION}"
+
+
 def generate(split: str, seed: int = 0) -> list[dict]:
     """A seeded shuffle of all questions; every 4th goes to test, the rest to train (disjoint)."""
     if split not in ("train", "test"):
@@ -183,7 +199,7 @@ def generate(split: str, seed: int = 0) -> list[dict]:
             "answer": gold,
             "db_path": db,
             "level": level,
-            "prompt": f"Database schema:\n{_schema_text()}\n\nQuestion: {question}\n{INSTRUCTION}",
+            "prompt": prompt_text(question),
         }
         for i, (level, question, gold) in enumerate(picked)
     ]

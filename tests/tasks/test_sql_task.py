@@ -55,3 +55,15 @@ def test_every_gold_query_has_a_non_trivial_answer_and_verifies():
 def test_loads_through_the_data_config_with_db_path_metadata():
     prompts = load_prompts("bundled:sql/test", metadata_keys=["db_path"])
     assert prompts[0].metadata["db_path"].endswith(".sqlite") and "Database schema" in prompts[0].text
+
+
+def test_worked_examples_run_and_are_no_question_of_the_task():
+    from rlvr.tasks.sql import EXAMPLES, all_questions
+
+    rows = generate("test")
+    conn = sqlite3.connect(rows[0]["db_path"])
+    grid_sql = {gold.split(" WHERE ")[0] for _, _, gold in all_questions()}
+    for question, sql in EXAMPLES:
+        assert conn.execute(sql).fetchall() not in ([], [(None,)], [(0,)])
+        assert sql.split(" WHERE ")[0] not in grid_sql  # a shape the task never asks for
+        assert all(question in r["prompt"] and sql in r["prompt"] for r in rows)
