@@ -67,10 +67,17 @@ def load_prompts(
     answer_key: str = "answer",
     id_key: str | None = "id",
     metadata_keys: list[str] | tuple[str, ...] = (),
+    where: dict[str, list] | None = None,
     limit: int | None = None,
 ) -> list[Prompt]:
-    """Read `source` into Prompts; a row missing a key raises naming the source, row and key."""
+    """Read `source` into Prompts; a row missing a key raises naming the source, row and key.
+
+    where: keep only rows whose column `key` has one of the listed values ({"level": [1, 2]});
+        applied before `limit`.
+    """
     rows = _read_rows(source)
+    if where:
+        rows = _select(rows, where, source)
     if limit is not None:
         rows = rows[:limit]
     prompts, ids = [], set()
@@ -94,6 +101,21 @@ def load_prompts(
     if not prompts:
         raise ValueError(f"data source {source!r} has no rows")
     return prompts
+
+
+def _select(rows: list[dict], where: dict[str, list], source: str) -> list[dict]:
+    wanted = {key: {str(v) for v in values} for key, values in where.items()}  # 1 == "1": YAML vs JSON
+    for i, row in enumerate(rows):
+        missing = [key for key in wanted if key not in row]
+        if missing:
+            raise KeyError(
+                f"{source} row {i + 1}: data.where names column {missing[0]!r}, which the row lacks "
+                f"(has: {', '.join(sorted(row))})"
+            )
+    kept = [r for r in rows if all(str(r[key]) in values for key, values in wanted.items())]
+    if not kept:
+        raise ValueError(f"data source {source!r}: no row matches data.where={where}")
+    return kept
 
 
 def prompts_fingerprint(prompts: list[Prompt]) -> str:
@@ -153,6 +175,7 @@ def load_split(
         answer_key=data.answer_key,
         id_key=data.id_key,
         metadata_keys=data.metadata_keys,
+        where=data.where,
         limit=limit,
     )
     ids = encode_prompts(

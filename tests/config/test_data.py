@@ -71,3 +71,29 @@ def test_seeded_cycle_covers_each_epoch_and_resumes_exactly():
     d.load_state(state)
     assert d.take(12) == expected
     assert SeededCycle(7, seed=4).take(7) != first
+
+
+def test_where_keeps_rows_by_column_value_before_limit(tmp_path):
+    from rlvr.config import compose_config
+    from rlvr.data import load_split
+
+    cfg = compose_config(["data=sql", "+data.where={level: [1, 2]}"])
+    tok = type("Tok", (), {"__call__": lambda self, text, **kw: {"input_ids": [0] * 3}})()
+    cfg.model.chat_template = False
+    prompts, _ = load_split(cfg.data, cfg.model, tok, split="test")
+    from rlvr.tasks.sql import generate
+
+    easy = [r for r in generate("test") if r["level"] <= 2]
+    assert [p.id for p in prompts] == [r["id"] for r in easy] and 0 < len(easy) < len(generate("test"))
+    assert [p.id for p in load_prompts("bundled:sql/test", where={"level": [3]}, limit=2)] == [
+        r["id"] for r in generate("test") if r["level"] == 3
+    ][:2]
+
+
+def test_where_naming_a_missing_column_or_matching_nothing_fails_clearly(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"prompt": "a", "answer": "1", "level": 1}\n{"prompt": "b", "answer": "2"}\n')
+    with pytest.raises(KeyError, match=r"d.jsonl row 2: data.where names column 'level'"):
+        load_prompts(str(path), where={"level": [1]})
+    with pytest.raises(ValueError, match="no row matches"):
+        load_prompts(str(path), where={"prompt": ["zzz"]})
