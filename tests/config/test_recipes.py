@@ -102,3 +102,11 @@ def test_wrong_key_in_a_recipe_file_names_full_path(tmp_path, monkeypatch):
     monkeypatch.setattr(load, "RECIPES_DIR", recipes)
     with pytest.raises(ConfigCompositionException, match="model.prepar"):
         load.compose_config(["model=typo"])
+
+
+def test_smollm2_sql_recipe_trains_the_real_model_on_the_levels_it_solves():
+    cfg = compose_config(["+experiment=smollm2_sql"])
+    assert (cfg.model.prepare, cfg.data.name, cfg.verifier.name) == ("smollm2-135m", "sql", "sql")
+    assert dict(cfg.data.where) == {"level": [1, 2]}
+    assert cfg.eval.temperature == cfg.rollout.sampling.temperature < 1.0
+    assert (cfg.algorithm.name, cfg.divergence.name) == ("dph", "forward_kl")
