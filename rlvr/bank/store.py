@@ -125,10 +125,16 @@ class BankWriter:
 
 
 class ReferenceBank:
-    """A bank on disk. Samples load lazily (all shards at once: banks are small next to a model)."""
+    """A bank on disk. Samples load lazily (all shards at once: banks are small next to a model).
 
-    def __init__(self, path: str | Path) -> None:
+    pef_threshold: D_pef holds the prompts with at least this fraction of correct samples, D_exp the
+        rest, computed from the stored samples; None keeps the split written at sampling time. One
+        bank serves runs with different thresholds (sampling is the expensive part).
+    """
+
+    def __init__(self, path: str | Path, *, pef_threshold: float | None = None) -> None:
         self.path = Path(path)
+        self.pef_threshold = pef_threshold
         manifest_path = self.path / MANIFEST
         if not manifest_path.exists():
             raise FileNotFoundError(
@@ -174,11 +180,24 @@ class ReferenceBank:
 
     @property
     def pef_prompt_ids(self) -> list[str]:
-        return list(self.manifest["split"]["pef"])
+        return self._split()["pef"]
 
     @property
     def exp_prompt_ids(self) -> list[str]:
-        return list(self.manifest["split"]["exp"])
+        return self._split()["exp"]
+
+    def _split(self) -> dict[str, list[str]]:
+        if self.pef_threshold is None:
+            return {k: list(v) for k, v in self.manifest["split"].items()}
+        correct: dict[str, list[bool]] = {}  # prompt order as sampled
+        for pid, ok in zip(
+            self.table.column("prompt_id").to_pylist(), self.table.column("correct").to_pylist(), strict=True
+        ):
+            correct.setdefault(pid, []).append(ok)
+        split: dict[str, list[str]] = {"pef": [], "exp": []}
+        for pid, oks in correct.items():
+            split["pef" if sum(oks) / len(oks) >= self.pef_threshold else "exp"].append(pid)
+        return split
 
     def samples(self, prompt_ids: list[str] | None = None) -> list[BankSample]:
         rows = self.table.to_pylist()

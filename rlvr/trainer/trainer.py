@@ -274,7 +274,7 @@ class Trainer:
             log.info("no reference bank at %s: sampling the initial policy first", path)
             components.init_ray(self.cfg.cluster)
             return sample_reference(self.cfg)
-        bank = ReferenceBank(path)
+        bank = ReferenceBank(path, pef_threshold=self.cfg.bank.pef_threshold)
         bank.check(
             model_fingerprint=model_fingerprint(self.model_path),
             prompts_fingerprint=prompts_fingerprint(self.prompts),

@@ -97,3 +97,22 @@ def test_model_fingerprint_changes_with_weights(tmp_path):
     assert model_fingerprint(tmp_path) == before
     (tmp_path / "model.safetensors").write_bytes(b"a" * 99 + b"b")
     assert model_fingerprint(tmp_path) != before
+
+
+def test_the_run_threshold_splits_the_stored_samples(tmp_path):
+    """D_pef/D_exp follow the reading run's pef_threshold, not the one the bank was sampled with."""
+    from dataclasses import replace
+
+    w = BankWriter(tmp_path / "bank")
+    for pid, n_correct in (("a", 4), ("b", 3), ("c", 1), ("d", 0)):
+        for k in range(4):
+            w.add(replace(_sample(pid, k), correct=k < n_correct))
+    w.finish(
+        {"pef_threshold": 1.0, "split": {"pef": ["a"], "exp": ["b", "c", "d"]}, "model_fingerprint": "M"}
+    )
+    path = tmp_path / "bank"
+    assert ReferenceBank(path).pef_prompt_ids == ["a"]  # as written
+    assert ReferenceBank(path, pef_threshold=1.0).pef_prompt_ids == ["a"]
+    bank = ReferenceBank(path, pef_threshold=0.75)
+    assert (bank.pef_prompt_ids, bank.exp_prompt_ids) == (["a", "b"], ["c", "d"])
+    assert ReferenceBank(path, pef_threshold=0.25).exp_prompt_ids == ["d"]
