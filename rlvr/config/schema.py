@@ -33,7 +33,7 @@ class DataConfig:
     answer_key: str = "answer"
     id_key: str | None = "id"
     metadata_keys: list[str] = field(default_factory=list)  # columns passed to the verifier
-    where: dict[str, list[Any]] = field(default_factory=dict)  # keep rows with column in values: {level: [1, 2]}
+    where: dict[str, list[Any]] = field(default_factory=dict)  # keep rows by column: {level: [1, 2]}
     max_prompt_tokens: int = 256
     limit: int | None = None  # use the first N training prompts (smoke runs)
 

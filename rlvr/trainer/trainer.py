@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -286,10 +287,14 @@ def bank_path(cfg: TrainConfig) -> Path:
     if cfg.bank.path:
         return Path(cfg.bank.path).expanduser()
     limit = f"-first{cfg.data.limit}" if cfg.data.limit else ""
+    where = "".join(
+        "-" + re.sub(r"[^A-Za-z0-9_.]", "_", f"{key}{'_'.join(map(str, values))}")
+        for key, values in sorted(cfg.data.where.items())
+    )  # {level: [1, 2]} -> "-level1_2"
     return (
         Path(cfg.cache_dir)
         / "banks"
-        / f"{cfg.model.name}-{cfg.data.name}{limit}-n{cfg.bank.samples_per_prompt}"
+        / f"{cfg.model.name}-{cfg.data.name}{where}{limit}-n{cfg.bank.samples_per_prompt}"
     )
 
 

@@ -95,5 +95,8 @@ def test_one_grpo_step_on_bundled_sql(smollm2, ray_cluster, tmp_path):
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     step = next(r for r in rows if "loss/total" in r)
     assert math.isfinite(step["loss/total"]) and step["reward/std"] > 0
-    assert sorted(p.name for p in (run / "eval").glob("step_*.json")) == ["step_000000.json", "step_000001.json"]
+    assert sorted(p.name for p in (run / "eval").glob("step_*.json")) == [
+        "step_000000.json",
+        "step_000001.json",
+    ]
     assert (run / "final" / "config.json").exists() and (run / "report.html").exists()
