@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from dataclasses import asdict
 
-from rlvr.bank.store import BankSample, BankWriter, ReferenceBank, model_fingerprint
+from rlvr.bank.store import BankSample, BankWriter, ReferenceBank, model_fingerprint, split_prompts
 from rlvr.config.schema import TrainConfig
 from rlvr.data import load_split
 from rlvr.data.prompts import prompts_fingerprint
@@ -78,9 +78,8 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
     if hasattr(verifier, "close"):
         verifier.close()
 
-    accuracy = {pid: sum(c) / len(c) for pid, c in correct_by_prompt.items()}
-    pef = [p.id for p in prompts if accuracy[p.id] >= cfg.bank.pef_threshold]
-    exp = [p.id for p in prompts if accuracy[p.id] < cfg.bank.pef_threshold]
+    split = split_prompts({p.id: correct_by_prompt[p.id] for p in prompts}, cfg.bank.pef_threshold)
+    pef, exp = split["pef"], split["exp"]
     bank = writer.finish(
         {
             "model": {"name": cfg.model.name, "path": model_path},
@@ -91,7 +90,7 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
             "verifier": {"name": cfg.verifier.name, "options": dict(cfg.verifier.options)},
             "pef_threshold": cfg.bank.pef_threshold,
             "logprobs": "learner" if reference is not None else "sampler",
-            "split": {"pef": pef, "exp": exp},
+            "split": split,
             "stats": {
                 "prompts": len(prompts),
                 "pef": len(pef),

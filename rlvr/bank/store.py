@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,15 @@ class BankWriter:
         return ReferenceBank(self.path)
 
 
+def split_prompts(correct: dict[str, list[bool]], pef_threshold: float) -> dict[str, list[str]]:
+    """DPH-RL's split, in the order of `correct`: D_pef ("pef") holds the prompts with at least
+    `pef_threshold` of their samples correct, D_exp ("exp") the rest."""
+    split: dict[str, list[str]] = {"pef": [], "exp": []}
+    for pid, oks in correct.items():
+        split["pef" if sum(oks) / len(oks) >= pef_threshold else "exp"].append(pid)
+    return split
+
+
 class ReferenceBank:
     """A bank on disk. Samples load lazily (all shards at once: banks are small next to a model).
 
@@ -180,24 +190,22 @@ class ReferenceBank:
 
     @property
     def pef_prompt_ids(self) -> list[str]:
-        return self._split()["pef"]
+        return list(self._split["pef"])
 
     @property
     def exp_prompt_ids(self) -> list[str]:
-        return self._split()["exp"]
+        return list(self._split["exp"])
 
+    @cached_property
     def _split(self) -> dict[str, list[str]]:
         if self.pef_threshold is None:
-            return {k: list(v) for k, v in self.manifest["split"].items()}
+            return self.manifest["split"]
         correct: dict[str, list[bool]] = {}  # prompt order as sampled
         for pid, ok in zip(
             self.table.column("prompt_id").to_pylist(), self.table.column("correct").to_pylist(), strict=True
         ):
             correct.setdefault(pid, []).append(ok)
-        split: dict[str, list[str]] = {"pef": [], "exp": []}
-        for pid, oks in correct.items():
-            split["pef" if sum(oks) / len(oks) >= self.pef_threshold else "exp"].append(pid)
-        return split
+        return split_prompts(correct, self.pef_threshold)
 
     def samples(self, prompt_ids: list[str] | None = None) -> list[BankSample]:
         rows = self.table.to_pylist()
