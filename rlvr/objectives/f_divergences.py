@@ -10,7 +10,7 @@ pi_0 does not depend on theta, so the loss on fixed bank samples has exactly the
 divergence: grad E = E_pi_0[g'(u) u grad log pi_theta]. No trap here, unlike kl_estimators.py.
 
     name        g(u)                                   expectation
-    forward_kl  u - log u - 1                          KL(pi_0 || pi_theta)   grad: (u - 1) grad log pi_theta
+    forward_kl  u - log u - 1 (value cut at 10)        KL(pi_0 || pi_theta)   grad: (u - 1) grad log pi_theta
     js          u log u - (u + 1) log((u + 1) / 2)     2 JS(pi_theta, pi_0)   grad: u log(2u / (1 + u)) grad log pi_theta
     alpha       (u^(1-a) - (1-a) u - a) / (a (a-1))    (1 - sum pi_0^a pi_theta^(1-a)) / (a (1-a))
     tv          |u - 1| / 2                            TV = sum |pi_theta - pi_0| / 2
@@ -31,10 +31,21 @@ import torch.nn.functional as F
 from rlvr.objectives.divergences import register_divergence
 
 
-@register_divergence("forward_kl", samples="reference")
-def forward_kl(log_ratio: torch.Tensor) -> torch.Tensor:
-    """u - log u - 1 = expm1(x) - x. Expectation under pi_0: KL(pi_0 || pi_theta)."""
-    return torch.expm1(log_ratio) - log_ratio
+@register_divergence("forward_kl", samples="reference", params={"value_clamp": 10.0})
+def forward_kl(log_ratio: torch.Tensor, value_clamp: float | None = 10.0) -> torch.Tensor:
+    """u - log u - 1 = expm1(x) - x. Expectation under pi_0: KL(pi_0 || pi_theta).
+
+    value_clamp: per-token values above it are cut to it, with zero gradient there, as the DPH-RL
+    authors' `low_var_kl` does (log-ratio clamped to +-20, then the value to [-10, 10]; the value
+    is never negative, so only the upper bound acts). It caps how hard one token that pi_theta has
+    nearly forgotten (u -> 0 gives -log u) or over-boosted can pull. None: no value clamp.
+    """
+    values = torch.expm1(log_ratio) - log_ratio
+    if value_clamp is None:
+        return values
+    if float(value_clamp) <= 0:
+        raise ValueError(f"forward_kl value_clamp must be > 0 (or null for none); got {value_clamp}")
+    return values.clamp(max=float(value_clamp))
 
 
 @register_divergence("js", samples="reference")

@@ -27,8 +27,8 @@ def test_parameterized_divergence_binds_to_a_one_argument_function():
 def test_unknown_parameter_names_the_divergence_and_accepted_params():
     with pytest.raises(TypeError, match=r"'alpha'.*\['beta'\].*accepts: alpha"):
         get_divergence("alpha", beta=0.3)
-    with pytest.raises(TypeError, match=r"'forward_kl'.*accepts: none"):
-        get_divergence("forward_kl", alpha=0.3)
+    with pytest.raises(TypeError, match=r"'js'.*accepts: none"):
+        get_divergence("js", alpha=0.3)
 
 
 def test_unknown_name_lists_registered():
@@ -112,9 +112,8 @@ def tensors(dtype=torch.float64):
 @pytest.mark.parametrize("mode", AGGREGATION_MODES)
 def test_reference_side_orientation_and_aggregation(mode):
     logp, logp_ref, mask = tensors()
-    loss, metrics = divergence_loss(
-        "forward_kl", logp, logp_ref, mask, aggregation=mode, aggregation_norm=4.0
-    )
+    unclamped = get_divergence("forward_kl", value_clamp=None)
+    loss, metrics = divergence_loss(unclamped, logp, logp_ref, mask, aggregation=mode, aggregation_norm=4.0)
     x = logp.detach() - logp_ref  # pi_theta / pi_0 on bank samples
     values = x.exp() - x - 1
     torch.testing.assert_close(loss, aggregate(values, mask, mode, norm=4.0), rtol=1e-12, atol=0)
@@ -147,13 +146,43 @@ def test_clamp_bounds_value_and_cuts_gradient():
     logp = torch.tensor([[50.0, 0.3, -50.0]], dtype=torch.float64, requires_grad=True)
     logp_ref = torch.zeros(1, 3, dtype=torch.float64)
     mask = torch.ones(1, 3, dtype=torch.float64)
-    loss, metrics = divergence_loss("forward_kl", logp, logp_ref, mask)
+    loss, metrics = divergence_loss(get_divergence("forward_kl", value_clamp=None), logp, logp_ref, mask)
     x = torch.tensor([20.0, 0.3, -20.0], dtype=torch.float64)
     torch.testing.assert_close(loss, (x.exp() - x - 1).mean(), rtol=1e-12, atol=0)
     assert metrics["clamp_frac"] == pytest.approx(2 / 3)
     assert metrics["log_ratio_abs_max"] == 50.0
     loss.backward()
     assert logp.grad[0, 0] == 0 and logp.grad[0, 2] == 0 and logp.grad[0, 1] != 0
+
+
+def dph_low_var_kl(pi0_logp: torch.Tensor, logp: torch.Tensor) -> torch.Tensor:
+    """DPH-RL's forward-KL token values, restated from their verl fork's `kl_penalty(low_var_kl)`
+    called with the bank's pi_0 log-probs as `logprob` and the policy's as `ref_logprob`."""
+    kl = (logp - pi0_logp).clamp(-20, 20)
+    return (kl.exp() - kl - 1).clamp(-10, 10)
+
+
+def test_forward_kl_matches_dph_rl_low_var_kl_on_a_fixed_batch():
+    # Ratios on both sides of the value clamp (x = 3 gives e^3 - 4 = 16.1 > 10), the log-ratio
+    # clamp (|x| > 20) and ordinary tokens.
+    logp = torch.tensor(
+        [[-1.0, 2.5, -0.5, 30.0], [-3.0, -0.2, -15.0, -1.0]], dtype=torch.float64, requires_grad=True
+    )
+    logp_ref = torch.tensor([[-1.5, -0.5, -0.5, 0.0], [-2.0, -0.7, -1.0, -1.2]], dtype=torch.float64)
+    mask = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 0.0]], dtype=torch.float64)
+    loss, _ = divergence_loss("forward_kl", logp, logp_ref, mask)
+    reference = dph_low_var_kl(logp_ref, logp)
+    torch.testing.assert_close(loss, (reference * mask).sum() / mask.sum(), rtol=1e-12, atol=0)
+    (grad,) = torch.autograd.grad(loss, logp)
+    (expected,) = torch.autograd.grad((dph_low_var_kl(logp_ref, logp) * mask).sum() / mask.sum(), logp)
+    torch.testing.assert_close(grad, expected, rtol=1e-12, atol=0)
+    # the clamped tokens (value 16.1 at x=3, -log u = 14 at x=-14, x=30 past the log-ratio clamp) pull nothing
+    assert grad[0, 1] == 0 and grad[1, 2] == 0 and grad[0, 3] == 0 and grad[0, 0] != 0
+    # value_clamp=None restores the plain estimator
+    plain, _ = divergence_loss(get_divergence("forward_kl", value_clamp=None), logp, logp_ref, mask)
+    assert float(plain.detach()) > float(loss.detach())
+    with pytest.raises(ValueError, match="value_clamp must be > 0"):
+        get_divergence("forward_kl", value_clamp=0)
 
 
 def test_garbage_in_masked_positions_does_not_leak():
