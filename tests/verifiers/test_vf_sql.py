@@ -27,12 +27,16 @@ GOLD_ORDERED = "SELECT name FROM customers ORDER BY name DESC"
         ("SELECT name FROM customers ORDER BY name DESC", GOLD_ORDERED, Reason.OK),
         ("SELECT name FROM customers ORDER BY name", GOLD_ORDERED, Reason.WRONG),
         ("SELECT name FROM customers ORDER BY 1 DESC", GOLD_ORDERED, Reason.OK),
+        ("SELECT name FROM customers ORDER BY name", GOLD_ORDERED + "; -- newest first", Reason.WRONG),
+        ("SELECT name FROM customers ORDER BY name DESC; -- done", GOLD_ORDERED + "; -- note", Reason.OK),
         # an ORDER BY inside a subquery does not make the gold order-sensitive
         ("SELECT name FROM customers", "SELECT name FROM (SELECT name FROM customers ORDER BY name)", Reason.OK),
         # floats: 0.1 + 0.2 vs 0.3, and REAL vs INTEGER of equal value
         ("SELECT SUM(price) FROM products WHERE id IN (3, 4)", "SELECT 0.3", Reason.OK),
         ("SELECT 2.0", "SELECT COUNT(*) FROM customers WHERE city = 'paris'", Reason.OK),
         ("SELECT 0.31", "SELECT 0.3", Reason.WRONG),
+        ("SELECT 1512345675", "SELECT 1512345678", Reason.WRONG),
+        ("SELECT 12345678.87", "SELECT 12345678.90", Reason.WRONG),
         ("SELECT name, city FROM customers", "SELECT city, name FROM customers", Reason.WRONG),  # column order matters
         ("SELEC name FROM customers", GOLD_BAG, Reason.SYNTAX_ERROR),
         ("SELECT nme FROM customers", GOLD_BAG, Reason.RUNTIME_ERROR),
@@ -77,14 +81,59 @@ def test_gold_ordering_is_decided_by_the_parse_tree():
     assert not gold_is_ordered("WITH x AS (SELECT a FROM t ORDER BY a) SELECT a FROM x")
     assert not gold_is_ordered("SELECT 'ORDER BY' AS a FROM t")  # a regex would say yes
     assert not gold_is_ordered("SELECT a FROM t -- ORDER BY a")
+    # a trailing statement separator and comment make sqlglot return a block: the first statement counts
+    assert gold_is_ordered("SELECT a FROM t ORDER BY a; -- note")
+    assert gold_is_ordered("SELECT a FROM t ORDER BY a;")
+    assert not gold_is_ordered("SELECT a FROM t; -- ORDER BY a")
 
 
 def test_same_result_semantics():
-    assert same_result([(1,), (1,), (2,)], [(2,), (1,), (1,)], ordered=False, float_digits=9)
-    assert not same_result([(1,), (1,), (2,)], [(2,), (2,), (1,)], ordered=False, float_digits=9)
-    assert not same_result([(1,), (2,)], [(2,), (1,)], ordered=True, float_digits=9)
-    assert same_result([(0.30000000000000004, "a")], [(0.3, "a")], ordered=True, float_digits=9)
-    assert same_result([(None, float("nan"))], [(None, float("nan"))], ordered=True, float_digits=9)
+    assert same_result([(1,), (1,), (2,)], [(2,), (1,), (1,)], ordered=False)
+    assert not same_result([(1,), (1,), (2,)], [(2,), (2,), (1,)], ordered=False)
+    assert not same_result([(1,), (2,)], [(2,), (1,)], ordered=True)
+    assert same_result([(0.30000000000000004, "a")], [(0.3, "a")], ordered=True)
+    assert same_result([(None, float("nan"))], [(None, float("nan"))], ordered=True)
+    assert same_result([(None, float("nan"))], [(None, float("nan"))], ordered=False)
+    assert not same_result([(None,)], [(0,)], ordered=False) and not same_result([("1",)], [(1,)], ordered=False)
+
+
+@pytest.mark.parametrize(
+    "gold, pred, same",
+    [
+        (1_512_345_678, 1_512_345_675, False),  # distinct integers never merge (9 digits merged these)
+        (1_512_345_678, 1_512_345_678.0, True),  # INTEGER vs REAL of the same value
+        (1_700_000_000, 1_700_000_001, False),  # epoch seconds one second apart
+        (1_700_000_000.0, 1_700_000_009.0, False),  # integral REALs too
+        (12_345_678.90, 12_345_678.87, False),  # cents of a large REAL
+        (12_345_678.90, 12_345_678.90 + 1e-8, True),  # summation-order noise
+        (0.1 + 0.2, 0.3, True),
+        (1 / 3, 0.3333333, False),  # 7 digits is not the value
+        (99999999.95, 99999999.949999, True),  # 1e-14 apart relatively, but 9 digits round them apart
+        (2.5, 2, False),  # integer division is not AVG
+        (float("inf"), float("inf"), True),
+        (float("inf"), 1e308, False),
+        (0.0, 1e-12, True),  # abs_tol near zero
+        (3, 3.0000000001, True),
+    ],
+)
+def test_number_tolerance_never_merges_distinct_integers(gold, pred, same):
+    assert same_result([(gold,)], [(pred,)], ordered=False) is same
+    assert same_result([(gold, "x")], [(pred, "x")], ordered=True) is same
+
+
+def test_bag_with_tolerance_pairs_rows_by_their_other_cells():
+    gold = [(0.1 + 0.2, "a"), (0.3, "b"), (7, None)]
+    assert same_result(gold, [(7, None), (0.3, "a"), (0.1 + 0.2, "b")], ordered=False)
+    assert not same_result(gold, [(7, None), (0.3, "a"), (0.31, "b")], ordered=False)
+    assert not same_result(gold, [(7, "x"), (0.3, "a"), (0.3, "b")], ordered=False)
+    assert not same_result([(1.5,), (1.5,)], [(1.5,), (1.5 + 1e-3,)], ordered=False)
+
+
+def test_tolerance_options(shop_db):
+    with get_verifier("sql", workers=1, rel_tol=0.0, abs_tol=0.0) as v:
+        assert v.judge(fenced("SELECT 0.1 + 0.2"), "SELECT 0.3", {"db_path": str(shop_db)}).reason is Reason.WRONG
+    with pytest.raises(ValueError, match="rel_tol"):
+        get_verifier("sql", rel_tol=0.01)
 
 
 def test_gold_results_are_cached_per_database_and_query(shop_db):

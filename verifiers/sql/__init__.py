@@ -1,12 +1,15 @@
 """The `sql` verifier: text-to-SQL execution match on SQLite, sandboxed, in the worker pool.
 
-Reference: the gold SQL query. Metadata: `db_path`, the SQLite file both queries run on.
-Correct when the predicted query's result equals the gold query's (see `verifiers.sql.compare`).
+Reference: the gold SQL query. Metadata: `db_path`, the SQLite file both queries run on, and
+optionally `db_suite`, database variants the prediction must also match the gold on (test-suite
+execution, see `verifiers.sql.suite`). Correct when the predicted query's result equals the gold
+query's on `db_path` and on every variant (see `verifiers.sql.compare`); the first mismatch stops.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,9 +18,10 @@ from typing import Any, ClassVar
 from verifiers.base import PooledVerifier, short
 from verifiers.options import PoolOptions, parse_strategies
 from verifiers.result import Judgement, Reason
-from verifiers.sql.compare import gold_is_ordered, same_result
+from verifiers.sql.compare import ABS_TOL, REL_TOL, gold_is_ordered, same_result
 from verifiers.sql.extract import STRATEGIES, extract_sql
 from verifiers.sql.sandbox import QueryOutcome, run_query
+from verifiers.sql.suite import SuiteError, suite_paths
 
 __all__ = ["SqlOptions", "SqlVerifier", "extract_sql", "run_query"]
 
@@ -27,16 +31,19 @@ class SqlOptions(PoolOptions):
     """Options of the SQL verifier (plus shaping and pool options, see `PoolOptions`).
 
     extract:      comma-separated strategies tried in order: sql_fence, fence, raw.
-    timeout:      seconds each query may run (SQLite progress-handler deadline); the worker is
-                  killed at 2 * timeout + 1 (gold and predicted query, plus slack) if SQLite hangs.
+    timeout:      seconds one query may run (SQLite progress-handler deadline); all the queries of one
+                  response, on `db_path` and its suite, share a budget of 2 * timeout (reason timeout
+                  past it), and the worker is killed at 2 * timeout + 1 if SQLite hangs.
     max_rows:     a query returning more rows is `too_many_rows` (the gold query too: reason error).
-    float_digits: floats compare equal to this many significant digits.
+    rel_tol, abs_tol: two numbers that are not both integral match when
+                  |a - b| <= max(rel_tol * max(|a|, |b|), abs_tol); integers compare exactly.
     Only a ```sql block counts as `formatted` (earns score_format).
     """
 
     extract: str = "sql_fence,fence,raw"
     max_rows: int = 10_000
-    float_digits: int = 9
+    rel_tol: float = REL_TOL
+    abs_tol: float = ABS_TOL
 
     def strategies(self) -> tuple[str, ...]:
         return parse_strategies(self.extract, STRATEGIES)
@@ -46,8 +53,11 @@ class SqlOptions(PoolOptions):
         self.strategies()
         if self.max_rows < 1:
             raise ValueError(f"max_rows must be >= 1, got {self.max_rows}")
-        if not 1 <= self.float_digits <= 17:
-            raise ValueError(f"float_digits must be in 1..17, got {self.float_digits}")
+        # A tolerance of 1e-3 relative already merges 1,000 and 1,001 computed as floats.
+        if not 0 <= self.rel_tol < 1e-3:
+            raise ValueError(f"rel_tol must be in [0, 1e-3), got {self.rel_tol}")
+        if not 0 <= self.abs_tol < 1:
+            raise ValueError(f"abs_tol must be in [0, 1), got {self.abs_tol}")
 
 
 @lru_cache(maxsize=512)
@@ -55,6 +65,10 @@ def _gold(db_path: str, stamp: tuple[int, int], gold_sql: str, timeout: float, m
     """Gold result and ordering, cached per worker by (database file and its mtime/size, gold query):
     a group of samples shares one gold query, and a changed database file is a new key."""
     return run_query(db_path, gold_sql, timeout=timeout, max_rows=max_rows), gold_is_ordered(gold_sql)
+
+
+def _where(db: str, index: int, total: int) -> str:
+    return "" if index == 0 else f" on suite database {index}/{total - 1} ({os.path.basename(db)})"
 
 
 class SqlVerifier(PooledVerifier):
@@ -67,24 +81,37 @@ class SqlVerifier(PooledVerifier):
 
     def judge(self, response: str, reference: str, metadata: Mapping[str, Any]) -> Judgement:
         opts: SqlOptions = self.options  # type: ignore[assignment]
+        deadline = time.monotonic() + 2 * opts.timeout
         db_path = metadata.get("db_path")
         if not isinstance(db_path, str) or not db_path:
             return Judgement(Reason.ERROR, "metadata needs 'db_path': the SQLite file to run the queries on")
+        try:
+            databases = (db_path, *suite_paths(metadata, db_path))
+        except SuiteError as exc:
+            return Judgement(Reason.ERROR, str(exc))
         found = extract_sql(response, opts.strategies())
         if found is None:
             return Judgement(Reason.UNPARSEABLE, f"no SQL found (tried {opts.extract})")
         sql, strategy = found
         formatted = strategy == "sql_fence"
-        try:
-            st = os.stat(db_path)
-        except OSError as exc:
-            return Judgement(Reason.ERROR, f"cannot read database {db_path!r}: {exc.strerror}", formatted)
-        gold, ordered = _gold(os.path.abspath(db_path), (st.st_mtime_ns, st.st_size), reference, opts.timeout, opts.max_rows)
-        if gold.rows is None:
-            return Judgement(Reason.ERROR, f"gold query failed ({gold.reason}): {short(gold.detail, 120)}", formatted)
-        pred = run_query(db_path, sql, timeout=opts.timeout, max_rows=opts.max_rows)
-        if pred.rows is None:
-            return Judgement(pred.reason or Reason.ERROR, short(pred.detail, 160), formatted)
-        if same_result(gold.rows, pred.rows, ordered=ordered, float_digits=opts.float_digits):
-            return Judgement(Reason.OK, f"{len(pred.rows)} rows match{' in order' if ordered else ''}", formatted)
-        return Judgement(Reason.WRONG, f"{len(pred.rows)} rows vs {len(gold.rows)} expected{' (ordered)' if ordered else ''}", formatted)
+        n_rows, ordered = 0, False
+        for index, db in enumerate(databases):
+            where = _where(db, index, len(databases))
+            try:
+                st = os.stat(db)
+            except OSError as exc:
+                return Judgement(Reason.ERROR, f"cannot read database {db!r}: {exc.strerror}", formatted)
+            gold, ordered = _gold(os.path.abspath(db), (st.st_mtime_ns, st.st_size), reference, opts.timeout, opts.max_rows)
+            if gold.rows is None:
+                return Judgement(Reason.ERROR, f"gold query failed{where} ({gold.reason}): {short(gold.detail, 120)}", formatted)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return Judgement(Reason.TIMEOUT, f"the suite's time budget ran out before database {index + 1} of {len(databases)}", formatted)
+            pred = run_query(db, sql, timeout=min(opts.timeout, left), max_rows=opts.max_rows)
+            if pred.rows is None:
+                return Judgement(pred.reason or Reason.ERROR, short(pred.detail, 160 - len(where)) + where, formatted)
+            if not same_result(gold.rows, pred.rows, ordered=ordered, rel_tol=opts.rel_tol, abs_tol=opts.abs_tol):
+                return Judgement(Reason.WRONG, f"{len(pred.rows)} rows vs {len(gold.rows)} expected{' (ordered)' if ordered else ''}{where}", formatted)
+            n_rows = n_rows or len(pred.rows)
+        suite = f" and {len(databases) - 1} suite databases" if len(databases) > 1 else ""
+        return Judgement(Reason.OK, f"{n_rows} rows match{' in order' if ordered else ''}{suite}", formatted)
