@@ -94,11 +94,21 @@ class Verifier(ABC):
             return Judgement(Reason.UNPARSEABLE, f"response has {len(response)} characters; max_response_chars is {limit}")
         return None
 
+    def check_reference(self, reference: str) -> Judgement | None:
+        """Cheap guard on the reference, like `precheck` on the response; a Judgement ends the row."""
+        limit = self.options.max_reference_chars
+        if len(reference) > limit:
+            return Judgement(Reason.ERROR, f"reference has {len(reference)} characters; max_reference_chars is {limit}")
+        return None
+
+    def _guard(self, response: str, reference: str) -> Judgement | None:
+        return self.check_reference(reference) or self.precheck(response)
+
     def judge_batch(self, responses: list[str], references: list[str], metadata: list[dict]) -> list[Judgement]:
         """In-process judging; an exception in `judge` becomes an `error` result for that row only."""
         out = []
         for resp, ref, meta in zip(responses, references, metadata, strict=True):
-            early = self.precheck(resp)
+            early = self._guard(resp, ref)
             if early is not None:
                 out.append(early)
                 continue
@@ -155,7 +165,7 @@ class PooledVerifier(Verifier):
             return self._pool
 
     def judge_batch(self, responses: list[str], references: list[str], metadata: list[dict]) -> list[Judgement]:
-        out: list[Judgement | None] = [self.precheck(r) for r in responses]
+        out: list[Judgement | None] = [self._guard(r, ref) for r, ref in zip(responses, references, strict=True)]
         todo = [i for i, j in enumerate(out) if j is None]
         if todo:
             cls_path = f"{type(self).__module__}:{type(self).__qualname__}"

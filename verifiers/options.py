@@ -24,6 +24,9 @@ class VerifierOptions:
 
     max_response_chars: longer responses are `unparseable` without being looked at, which bounds the
     work any single response can cause (1 MB responses are a real failure mode of sampling).
+    max_reference_chars: longer references are an `error` (the row can not be judged; not the
+    model's fault) without being looked at: a service must not let a caller's 5 MB "reference" cost
+    a worker seconds and a gigabyte.
     """
 
     score_correct: float = 1.0
@@ -32,6 +35,7 @@ class VerifierOptions:
     score_failure: float = 0.0
     score_format: float = 0.0
     max_response_chars: int = 100_000
+    max_reference_chars: int = 10_000
 
     def shaping(self) -> RewardShaping:
         return RewardShaping(
@@ -46,6 +50,8 @@ class VerifierOptions:
         """Raise ValueError for out-of-range values. Subclasses extend it (and call super)."""
         if self.max_response_chars < 1:
             raise ValueError(f"max_response_chars must be >= 1, got {self.max_response_chars}")
+        if self.max_reference_chars < 1:
+            raise ValueError(f"max_reference_chars must be >= 1, got {self.max_reference_chars}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

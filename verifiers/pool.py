@@ -12,10 +12,17 @@ has threads (Ray actors, uvicorn, this dispatcher) can deadlock the child, and u
 spawn/forkserver nothing re-imports the caller's `__main__` (so an unguarded script still works).
 A worker imports its `preload` modules before it reports ready, so import time never counts against a
 task's timeout; a restart costs one interpreter start plus those imports (about 1-2 s for math).
+
+Sharing: waiting tasks sit in a `FairQueue` (one FIFO per client, served round-robin; the client comes
+from the `WorkScope` the caller submits under), and chunks shrink to one task when tasks are slow, so
+a single item from one client never waits behind another client's long chunk. Abandoned work
+(`WorkScope.cancel()`, e.g. an HTTP client that hung up) is dropped from the queue, and a worker busy
+on it is killed and replaced rather than left to finish it.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import itertools
 import math
@@ -26,23 +33,27 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from verifiers.fair_queue import FairQueue, current_scope
 from verifiers.options import default_workers
 
 STARTUP_TIMEOUT_S = 120.0  # a worker that is not ready by then is killed and replaced
 MAX_START_FAILURES = 3  # consecutive deaths before "ready": fail queued tasks instead of looping
+# A chunk should take about this long: enough tasks to amortize a round trip when tasks take
+# milliseconds, a single task when they take seconds (then nobody waits behind a long chunk).
+CHUNK_TARGET_S = 0.05
 
 
 @dataclass(frozen=True)
 class TaskResult:
-    """Outcome of one task: status "ok" (value holds the return value), "timeout", or "error" (detail says why)."""
+    """Outcome of one task: status "ok" (value holds the return value), "timeout", "error" (detail says
+    why), or "cancelled" (its caller abandoned it through `WorkScope.cancel()`)."""
 
     status: str
     value: Any = None
@@ -96,7 +107,10 @@ def _worker_main(conn: Any, memory_mb: int, preload: Sequence[str]) -> None:
     except BaseException as exc:
         conn.send(("fatal", None, f"preloading failed: {type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", None, os.getpid()))
+    try:
+        conn.send(("ready", None, os.getpid()))
+    except OSError:  # the parent is gone (it exited while we imported): nothing to report to
+        return
     while True:
         try:
             chunk = conn.recv()
@@ -116,16 +130,23 @@ def _worker_main(conn: Any, memory_mb: int, preload: Sequence[str]) -> None:
                     msg = "?"
                 out = ("error", task_id, f"{type(exc).__name__}: {msg}")
             try:
-                conn.send(out)
-            except Exception as exc:  # e.g. an unpicklable return value
-                conn.send(("error", task_id, f"result could not be sent back: {type(exc).__name__}: {exc}"))
+                try:
+                    conn.send(out)
+                except OSError:
+                    raise
+                except Exception as exc:  # e.g. an unpicklable return value
+                    conn.send(("error", task_id, f"result could not be sent back: {type(exc).__name__}: {exc}"))
+            except OSError:  # broken pipe: the parent exited or dropped us; leave without a traceback
+                return
 
 
 class _Task:
-    __slots__ = ("id", "fn", "args", "timeout", "future")
+    __slots__ = ("id", "fn", "args", "timeout", "future", "client", "queued_at")
 
-    def __init__(self, task_id: int, fn: Callable, args: tuple, timeout: float, future: Future) -> None:
+    def __init__(self, task_id: int, fn: Callable, args: tuple, timeout: float, future: Future, client: str) -> None:
         self.id, self.fn, self.args, self.timeout, self.future = task_id, fn, args, timeout, future
+        self.client = client
+        self.queued_at = time.monotonic()
 
 
 class _Worker:
@@ -167,12 +188,15 @@ class WorkerPool:
         self.name = name
         self._ids = itertools.count()
         self._lock = threading.Lock()
-        self._pending: deque[_Task] = deque()
+        self._pending = FairQueue()
+        self._has_cancelled = False  # set by WorkScope.cancel(): the dispatcher sweeps the queue once
         self._closed = False
         self._workers: list[_Worker] = []
         self._start_failures = 0
         self._last_start_error = ""
         self.restarts = 0  # workers replaced after a timeout or a death (for health reports and tests)
+        self.abandoned = 0  # tasks dropped or killed because their caller cancelled them
+        self._task_s = 0.0  # moving average of seconds per task (sizes chunks)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -180,25 +204,36 @@ class WorkerPool:
             self._workers.append(self._spawn())
         self._thread = threading.Thread(target=self._run, name=f"{name}-pool-dispatcher", daemon=True)
         self._thread.start()
-        # Shares the (mutated in place) worker list, so it stops the current workers; also runs at exit.
-        self._finalizer = weakref.finalize(self, WorkerPool._shutdown_workers, self._workers)
+        # The dispatcher thread refers to the pool, so it is never garbage collected while open: close it
+        # at interpreter exit, before module teardown, so an unclosed pool exits silently.
+        atexit.register(self.close)
 
     # ---- public API -------------------------------------------------------------------------------
 
     def submit(self, fn: Callable, args: tuple = (), *, timeout: float) -> Future:
-        """Queue fn(*args); the Future resolves to a `TaskResult` (it never raises)."""
+        """Queue fn(*args); the Future resolves to a `TaskResult`, or is cancelled by its `WorkScope`."""
         future: Future = Future()
+        scope = current_scope()
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"{self.name} worker pool is closed; create a new verifier")
-            self._pending.append(_Task(next(self._ids), fn, tuple(args), float(timeout), future))
+            self._pending.push(_Task(next(self._ids), fn, tuple(args), float(timeout), future,
+                                     scope.client if scope is not None else ""))
+        if scope is not None:
+            scope.track(self, future)
         self._wake()
         return future
 
     def map(self, fn: Callable, arg_tuples: Sequence[tuple], *, timeout: float) -> list[TaskResult]:
         """Run fn(*args) for each args, in parallel across workers; results in input order."""
         futures = [self.submit(fn, args, timeout=timeout) for args in arg_tuples]
-        return [f.result() for f in futures]
+        out = []
+        for f in futures:
+            try:
+                out.append(f.result())
+            except CancelledError:
+                out.append(TaskResult("cancelled", detail="cancelled: its caller abandoned this work"))
+        return out
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for health checks and tests)."""
@@ -215,26 +250,34 @@ class WorkerPool:
         return False
 
     def stats(self) -> dict[str, Any]:
+        """Workers, queue length (`pending`, and per client), age of the oldest queued task, restarts."""
         with self._lock:
             pending = len(self._pending)
+            oldest = self._pending.oldest_wait()
+            by_client = self._pending.by_client()
         workers = list(self._workers)
         return {
             "workers": len(workers),
             "ready": sum(w.ready for w in workers),
             "busy": sum(bool(w.inflight) for w in workers),
             "pending": pending,
+            "pending_by_client": by_client,
+            "oldest_wait_s": round(oldest, 3),
             "restarts": self.restarts,
+            "abandoned": self.abandoned,
         }
 
     def close(self) -> None:
-        """Stop the workers; queued tasks resolve with an `error` result."""
+        """Stop the workers; queued tasks resolve with an `error` result. Also runs at interpreter exit."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        atexit.unregister(self.close)
         self._wake()
-        self._thread.join(timeout=10)
-        self._finalizer()
+        self._thread.join(timeout=30)
+        if self._thread.is_alive():  # the dispatcher is stuck: stop the workers from here
+            WorkerPool._shutdown_workers(list(self._workers))
         for fd in (self._wake_r, self._wake_w):
             try:
                 os.close(fd)
@@ -248,6 +291,12 @@ class WorkerPool:
         self.close()
 
     # ---- dispatcher (runs on its own thread; the only code touching workers) ------------------------
+
+    def _cancelled_work(self) -> None:
+        """A `WorkScope` cancelled tasks of this pool: sweep the queue and check busy workers."""
+        with self._lock:
+            self._has_cancelled = True
+        self._wake()
 
     def _wake(self) -> None:
         try:
@@ -283,7 +332,10 @@ class WorkerPool:
                 waitables: list[Any] = [self._wake_r]
                 # A worker's death closes its end of the socket: the connection turns readable (EOF).
                 waitables += [w.conn for w in self._workers]
-                ready = wait(waitables, timeout=self._next_deadline())
+                try:
+                    ready = wait(waitables, timeout=self._next_deadline())
+                except OSError:  # a connection closed under us (shutting down): look again
+                    continue
                 for w in list(self._workers):
                     if w.conn in ready:
                         self._drain(w)
@@ -295,7 +347,10 @@ class WorkerPool:
                         pass
                 self._enforce_deadlines()
         finally:
+            # This thread is the only one touching workers, so it also stops them: no other thread may
+            # close a connection this loop is waiting on.
             self._fail_all("worker pool closed before this task ran")
+            WorkerPool._shutdown_workers(self._workers)
 
     def _next_deadline(self) -> float | None:
         now = time.monotonic()
@@ -308,21 +363,28 @@ class WorkerPool:
         return max(0.0, min(deadlines) - now) if deadlines else None
 
     def _assign(self) -> None:
+        with self._lock:
+            if self._has_cancelled:
+                # Drop tasks whose caller gave up (e.g. an HTTP client that hung up or timed out).
+                self._has_cancelled = False
+                self.abandoned += self._pending.drop_cancelled()
         idle = [w for w in self._workers if w.ready and not w.inflight]
         if not idle:
             return
         with self._lock:
-            # Drop tasks whose caller gave up (e.g. an HTTP request that timed out).
-            self._pending = deque(t for t in self._pending if not t.future.cancelled())
             if not self._pending:
                 return
-            # Chunks small enough that every worker gets a share, big enough to amortize the round trip.
-            size = max(1, min(self.max_chunk, math.ceil(len(self._pending) / len(self._workers))))
+            # Chunks small enough that every worker gets a share and a chunk takes about CHUNK_TARGET_S,
+            # big enough to amortize the round trip when tasks are fast.
+            by_speed = int(CHUNK_TARGET_S / self._task_s) if self._task_s > 0 else self.max_chunk
+            size = max(1, min(self.max_chunk, by_speed, math.ceil(len(self._pending) / len(self._workers))))
             plan = []
             for w in idle:
-                if not self._pending:
+                chunk = []
+                while len(chunk) < size and (task := self._pending.pop()) is not None:
+                    chunk.append(task)
+                if not chunk:
                     break
-                chunk = [self._pending.popleft() for _ in range(min(size, len(self._pending)))]
                 plan.append((w, chunk))
         for w, chunk in plan:
             w.inflight.extend(chunk)
@@ -348,7 +410,9 @@ class WorkerPool:
                     self._last_start_error = value
                 elif w.inflight and w.inflight[0].id == task_id:
                     task = w.inflight.popleft()
-                    w.task_started = time.monotonic()
+                    now = time.monotonic()
+                    self._note_duration(now - w.task_started)
+                    w.task_started = now
                     self._resolve(task, TaskResult("ok", value=value) if kind == "ok" else TaskResult("error", detail=value))
         except (EOFError, OSError):
             # EOF: the worker is gone (or going); reap it to learn how it died.
@@ -358,10 +422,17 @@ class WorkerPool:
                 code = None
             self._replace(w, _describe_exit(code), first_task_status="error")
 
+    def _note_duration(self, seconds: float) -> None:
+        self._task_s = seconds if self._task_s == 0 else 0.8 * self._task_s + 0.2 * seconds
+
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
         for w in list(self._workers):
-            if w.inflight and now >= w.task_started + w.inflight[0].timeout:
+            if w.inflight and w.inflight[0].future.cancelled():
+                # Nobody waits for this task any more: free the worker now instead of after its timeout.
+                self._replace(w, "abandoned by its caller", first_task_status=None)
+            elif w.inflight and now >= w.task_started + w.inflight[0].timeout:
+                self._note_duration(w.inflight[0].timeout)
                 self._replace(w, f"timed out after {w.inflight[0].timeout:g}s", first_task_status="timeout")
             elif not w.ready and not w.inflight and now >= w.spawned_at + STARTUP_TIMEOUT_S:
                 self._replace(w, f"worker not ready after {STARTUP_TIMEOUT_S:g}s", first_task_status=None)
@@ -378,8 +449,10 @@ class WorkerPool:
         inflight = list(w.inflight)
         if inflight and first_task_status is not None:
             self._resolve(inflight.pop(0), TaskResult(first_task_status, detail=why))
+        live = [t for t in inflight if not t.future.cancelled()]
         with self._lock:
-            self._pending.extendleft(reversed(inflight))
+            self.abandoned += len(inflight) - len(live)
+            self._pending.push_front(live)
         if not w.ready:
             self._start_failures += 1
             self._last_start_error = self._last_start_error or why
@@ -399,7 +472,7 @@ class WorkerPool:
 
     def _fail_all(self, why: str) -> None:
         with self._lock:
-            tasks, self._pending = list(self._pending), deque()
+            tasks = self._pending.drain()
         for w in self._workers:
             tasks += list(w.inflight) if self._closed else []
         for t in tasks:

@@ -1,15 +1,20 @@
-"""The killable worker pool: results, timeouts, deaths, memory limit, recovery, concurrency."""
+"""The killable worker pool: results, timeouts, deaths, memory limit, recovery, concurrency, cancelled
+work, fairness between clients, and a silent interpreter exit."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import vf_pool_tasks as tasks
 
+from verifiers.fair_queue import WorkScope
 from verifiers.pool import WorkerPool
 
 
@@ -94,3 +99,72 @@ def test_closed_pool_refuses_work():
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_cancelled_scope_drops_queue_and_frees_busy_workers(pool):
+    assert pool.wait_ready(60)
+    before_restarts, before_abandoned = pool.restarts, pool.abandoned
+    scope = WorkScope("hog")
+    with scope:
+        hogs = [pool.submit(tasks.sleep_return, (i, 60.0), timeout=120) for i in range(8)]
+    deadline = time.monotonic() + 30
+    while pool.stats()["busy"] < 2:  # both workers are on a 60 s task
+        assert time.monotonic() < deadline, pool.stats()
+        time.sleep(0.05)
+    assert scope.cancel() == 8
+    assert all(f.cancelled() for f in hogs)
+    start = time.monotonic()
+    assert pool.submit(tasks.square, (7,), timeout=30).result(timeout=60).value == 49
+    # One worker restart (an interpreter start), not the 60 s the abandoned task would have taken.
+    assert time.monotonic() - start < 15
+    assert pool.restarts >= before_restarts + 2 and pool.abandoned >= before_abandoned + 8
+    assert pool.stats()["pending"] == 0
+    # Work submitted under a cancelled scope resolves at once, so an abandoned verify_batch returns.
+    with scope:
+        late = pool.map(tasks.square, [(2,)], timeout=10)
+    assert late[0].status == "cancelled"
+    assert pool.wait_ready(60)
+
+
+def test_other_client_is_served_before_a_long_backlog(pool):
+    assert pool.wait_ready(60)
+    with WorkScope("big"):
+        backlog = [pool.submit(tasks.sleep_return, (i, 0.02), timeout=30) for i in range(300)]
+    time.sleep(0.3)
+    with WorkScope("small"):
+        single = pool.submit(tasks.sleep_return, (-1, 0.0), timeout=30)
+    stats = pool.stats()
+    assert single.result(timeout=30).value == -1
+    done_before = sum(f.done() for f in backlog)
+    assert stats["pending_by_client"].get("big", 0) > 100 and stats["oldest_wait_s"] > 0.2, stats
+    # Round-robin by client: the single task went out with the next chunk, not after 300 tasks.
+    assert done_before < 150, done_before
+    assert [f.result(timeout=60).value for f in backlog] == list(range(300))
+
+
+EXIT_SCRIPT = r"""
+import os, sqlite3, sys, tempfile
+from verifiers import get_verifier
+db = os.path.join(tempfile.mkdtemp(), "t.db")
+with sqlite3.connect(db) as c:
+    c.execute("CREATE TABLE t(x)"); c.execute("INSERT INTO t VALUES (1)")
+math, sql = get_verifier("math", workers=2), get_verifier("sql", workers=2)
+n = 0
+for _ in range(3):
+    n += len(math.verify_batch([r"\boxed{2}", "no answer", r"\boxed{9^{9^{9}}}"], ["2", "1", "3"]))
+    n += len(sql.verify_batch(["```sql\nSELECT x FROM t\n```"] * 2, ["SELECT x FROM t"] * 2, [{"db_path": db}] * 2))
+print("verified", n)
+if sys.argv[1] == "close":
+    math.close(); sql.close()
+"""
+
+
+@pytest.mark.parametrize("how", ["close", "no-close"])
+def test_exit_is_silent_with_or_without_close(how, tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(EXIT_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "verified 15"
+    assert done.stderr == ""
