@@ -1,4 +1,4 @@
-"""`rlvr eval` (Pass@k of a model or checkpoint) and `rlvr report` (HTML overlay of runs)."""
+"""`rlvr eval` (Pass@k of a model or checkpoint, with intervals) and `rlvr report` (runs compared)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,31 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--step", type=int, default=0, help="step number to file the evaluation under")
     p.set_defaults(func=_eval, accepts_overrides=True)
 
-    p = subparsers.add_parser("report", help="one HTML page (and PNG) overlaying the Pass@k curves of runs")
-    p.add_argument("run_dirs", nargs="+")
+    p = subparsers.add_parser(
+        "report",
+        help="one HTML page (and PNG) of the Pass@k curves of runs, seeds grouped, with 95%% bootstrap "
+        "intervals and paired differences",
+    )
+    p.add_argument(
+        "run_dirs", nargs="+", help="run directories; runs whose configs differ only by seed form one line"
+    )
     p.add_argument("--out", default="report.html")
     p.add_argument("--title", default="rlvr: Pass@k")
+    p.add_argument(
+        "--baseline",
+        metavar="NAME",
+        help="list every line minus NAME (a label of the report's table, e.g. grpo or 'base model'; "
+        "default: the base model when the runs evaluated one)",
+    )
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        action="append",
+        metavar=("A", "B"),
+        help="list A minus B (repeatable); paired over the test problems both were evaluated on",
+    )
+    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples of the problems")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
     p.set_defaults(func=_report)
 
 
@@ -38,6 +59,14 @@ def _eval(args, rest: list[str]) -> int:
 def _report(args, rest: list[str]) -> int:
     from rlvr.eval.report import write_report
 
-    out = write_report(args.run_dirs, args.out, title=args.title)
+    out = write_report(
+        args.run_dirs,
+        args.out,
+        title=args.title,
+        baseline=args.baseline,
+        pairs=[tuple(p) for p in args.compare or []],
+        resamples=args.resamples,
+        seed=args.seed,
+    )
     print(f"wrote {out} and {out.with_suffix('.png')}")
     return 0

@@ -1,88 +1,108 @@
-"""`rlvr report RUN_DIR...`: one self-contained HTML page overlaying Pass@k curves, plus PNGs.
+"""`rlvr report RUN_DIR...`: one self-contained HTML page of Pass@k curves with intervals, plus a PNG.
 
-Each run directory holds `eval/step_NNNNNN.json` files (written by `rlvr eval` and the trainer's
-periodic evaluation). The page shows, per run, its last evaluation, and the base model (the step-0
-evaluation) once; the chart is inline SVG (no scripts, no network) on a log2 k axis.
+Runs that differ only by seed are one line (their mean) with a shaded 95% band (rlvr/eval/runs.py
+says what is resampled); the base model (step 0) is dashed. Below the chart: the table of every
+line with its intervals, and the paired differences (each line minus a baseline, or the pairs
+asked for) per k with their paired-bootstrap intervals, drawn as a second chart. Inline SVG on a
+log2 k axis: no scripts, no network.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from rlvr.eval.runs import BASE_LABEL, Comparison, Curve, collect_curves, comparisons, load_evals
+from rlvr.eval.stats import DEFAULT_RESAMPLES
+
+__all__ = ["COLORS", "collect_curves", "format_interval", "load_evals", "write_report"]
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
+BAND_OPACITY = 0.18
+
+
+def format_interval(value: float | None, ci=None, digits: int = 3, signed: bool = False) -> str:
+    """`0.198 [0.15, 0.25]`: the value, then its interval one digit shorter (the interval's own
+    precision is about that of its second digit)."""
+    if value is None:
+        return "-"
+    sign = "+" if signed else ""
+    text = f"{value:{sign}.{digits}f}"
+    if ci is None:
+        return text
+    d = max(2, digits - 1)
+    return f"{text} [{ci[0]:{sign}.{d}f}, {ci[1]:{sign}.{d}f}]"
 
 
 @dataclass
-class Curve:
+class _Series:
     label: str
-    step: int
-    pass_at_k: dict[int, float]
-    greedy_accuracy: float | None
-    distinct_correct: float
-    num_problems: int
+    color: str
+    dashed: bool
+    values: dict[int, float]
+    band: dict[int, tuple[float, float]]
 
 
-def load_evals(run_dir: str | Path) -> list[tuple[int, dict]]:
-    """(step, eval result dict) of a run, in step order."""
-    folder = Path(run_dir) / "eval"
-    files = sorted(folder.glob("step_*.json"))
-    if not files:
-        raise FileNotFoundError(
-            f"{run_dir}: no evaluations (eval/step_*.json); run `rlvr eval` or train with eval"
-        )
+def _curve_series(curves: list[Curve]) -> list[_Series]:
+    return [
+        _Series(c.label, COLORS[i % len(COLORS)], c.label == BASE_LABEL, c.pass_at_k, c.ci)
+        for i, c in enumerate(curves)
+    ]
+
+
+def _diff_series(diffs: list[Comparison], curves: list[Curve]) -> list[_Series]:
+    """A difference takes its line's color from the chart above, unless an earlier difference
+    already has it (the same line against two baselines): then the next free color."""
+    color = {c.label: COLORS[i % len(COLORS)] for i, c in enumerate(curves)}
+    used: list[str] = []
     out = []
-    for f in files:
-        try:
-            out.append((int(f.stem.split("_")[1]), json.loads(f.read_text())))
-        except (ValueError, json.JSONDecodeError) as e:
-            raise ValueError(f"{f}: not a readable evaluation ({e})") from None
+    for d in diffs:
+        c = color.get(d.label)
+        if c is None or c in used:
+            c = next(
+                (x for x in COLORS if x not in used and x not in color.values()),
+                COLORS[len(used) % len(COLORS)],
+            )
+        used.append(c)
+        out.append(
+            _Series(
+                f"{d.label} − {d.baseline}",
+                c,
+                False,
+                {k: v[0] for k, v in d.pass_at_k.items()},
+                {k: (v[1], v[2]) for k, v in d.pass_at_k.items()},
+            )
+        )
     return out
 
 
-def _curve(label: str, step: int, d: dict) -> Curve:
-    return Curve(
-        label=label,
-        step=step,
-        pass_at_k={int(k): float(v) for k, v in d["pass_at_k"].items()},
-        greedy_accuracy=d.get("greedy_accuracy"),
-        distinct_correct=float(d.get("mean_distinct_correct", 0.0)),
-        num_problems=int(d["num_problems"]),
-    )
-
-
-def collect_curves(run_dirs: list[str | Path]) -> list[Curve]:
-    curves: list[Curve] = []
-    base_added = False
-    for run in run_dirs:
-        evals = load_evals(run)
-        name = Path(run).name
-        first_step, first = evals[0]
-        if first_step == 0 and not base_added and len(evals) > 1:
-            curves.append(_curve("base model", 0, first))
-            base_added = True
-        step, last = evals[-1]
-        curves.append(_curve(name if step else f"{name} (step 0)", step, last))
-    return curves
-
-
-def svg_chart(curves: list[Curve], width: int = 720, height: int = 420) -> str:
+def svg_chart(
+    series: list[_Series],
+    *,
+    y_range: tuple[float, float] = (0.0, 1.0),
+    y_label: str = "pass@k",
+    width: int = 720,
+    height: int = 420,
+    css_class: str = "curve",
+) -> str:
     pad_l, pad_r, pad_t, pad_b = 60, 20, 20, 50
-    max_k = max(max(c.pass_at_k) for c in curves)
+    y0, y1 = y_range
+    max_k = max(max(s.values) for s in series)
     lx = lambda k: pad_l + (width - pad_l - pad_r) * (math.log2(k) / max(1.0, math.log2(max_k)))  # noqa: E731
-    ly = lambda v: pad_t + (height - pad_t - pad_b) * (1.0 - v)  # noqa: E731
+    ly = lambda v: pad_t + (height - pad_t - pad_b) * (1.0 - (v - y0) / (y1 - y0))  # noqa: E731
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
     ]
-    for v in (0.0, 0.25, 0.5, 0.75, 1.0):
+    for j in range(5):
+        v = y0 + (y1 - y0) * j / 4
+        stroke = "#888" if y0 < 0 < y1 and abs(v) < 1e-12 else "#ddd"
         parts.append(
-            f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{ly(v):.1f}" y2="{ly(v):.1f}" stroke="#ddd"/>'
-            f'<text x="{pad_l - 8}" y="{ly(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>'
+            f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{ly(v):.1f}" y2="{ly(v):.1f}" stroke="{stroke}"/>'
+            f'<text x="{pad_l - 8}" y="{ly(v) + 4:.1f}" text-anchor="end">{_tick(v)}</text>'
         )
     k = 1
     while k <= max_k:
@@ -94,85 +114,202 @@ def svg_chart(curves: list[Curve], width: int = 720, height: int = 420) -> str:
     parts.append(
         f'<text x="{(width + pad_l) / 2}" y="{height - 10}" text-anchor="middle">k (samples)</text>'
         f'<text x="16" y="{height / 2}" transform="rotate(-90 16 {height / 2})" '
-        'text-anchor="middle">pass@k</text>'
+        f'text-anchor="middle">{html.escape(y_label)}</text>'
     )
-    for i, c in enumerate(curves):
-        color = COLORS[i % len(COLORS)]
-        pts = " ".join(f"{lx(k):.1f},{ly(v):.1f}" for k, v in sorted(c.pass_at_k.items()))
-        dash = ' stroke-dasharray="6 4"' if c.label == "base model" else ""
+    for s in series:  # bands first, so no band covers a line
+        if s.band:
+            ks = sorted(s.band)
+            upper = [f"{lx(k):.1f},{ly(s.band[k][1]):.1f}" for k in ks]
+            lower = [f"{lx(k):.1f},{ly(s.band[k][0]):.1f}" for k in reversed(ks)]
+            parts.append(
+                f'<polygon class="band" data-label="{html.escape(s.label)}" fill="{s.color}" '
+                f'fill-opacity="{BAND_OPACITY}" stroke="none" points="{" ".join(upper + lower)}"/>'
+            )
+    for i, s in enumerate(series):
+        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
+        pts = " ".join(f"{lx(k):.1f},{ly(v):.1f}" for k, v in sorted(s.values.items()))
         parts.append(
-            f'<polyline class="curve" data-label="{html.escape(c.label)}" fill="none" stroke="{color}" '
-            f'stroke-width="3"{dash} points="{pts}"/>'
+            f'<polyline class="{css_class}" data-label="{html.escape(s.label)}" fill="none" '
+            f'stroke="{s.color}" stroke-width="3"{dash} points="{pts}"/>'
         )
         y = pad_t + 10 + 18 * i
         parts.append(
-            f'<line x1="{width - 230}" x2="{width - 200}" y1="{y}" y2="{y}" stroke="{color}" stroke-width="3"{dash}/>'
-            f'<text x="{width - 192}" y="{y + 4}">{html.escape(c.label)}</text>'
+            f'<line x1="{width - 260}" x2="{width - 230}" y1="{y}" y2="{y}" stroke="{s.color}" stroke-width="3"{dash}/>'
+            f'<text x="{width - 222}" y="{y + 4}">{html.escape(s.label)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _table(curves: list[Curve]) -> str:
-    ks = sorted(
-        {k for c in curves for k in c.pass_at_k if k & (k - 1) == 0} | {max(c.pass_at_k) for c in curves}
-    )
+def _tick(v: float) -> str:
+    """Two decimals, three where two would round (a +-0.15 range has ticks at +-0.075)."""
+    return f"{v:.2f}" if abs(v * 100 - round(v * 100)) < 1e-6 else f"{v:.3f}"
+
+
+def _ks(max_ks: list[int]) -> list[int]:
+    top = max(max_ks)
+    return sorted({k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k <= top} | set(max_ks))
+
+
+def _curve_table(curves: list[Curve]) -> str:
+    ks = _ks([max(c.pass_at_k) for c in curves])
     head = "".join(f"<th>pass@{k}</th>" for k in ks)
     rows = []
     for c in curves:
-        cells = "".join(f"<td>{c.pass_at_k[k]:.3f}</td>" if k in c.pass_at_k else "<td></td>" for k in ks)
-        greedy = "" if c.greedy_accuracy is None else f"{c.greedy_accuracy:.3f}"
+        cells = "".join(f"<td>{format_interval(c.pass_at_k.get(k), c.ci.get(k))}</td>" for k in ks)
+        seeds = ", ".join("?" if s is None else str(s) for s in c.seeds)
         rows.append(
-            f"<tr><td>{html.escape(c.label)}</td><td>{c.step}</td><td>{c.num_problems}</td>{cells}"
-            f"<td>{greedy}</td><td>{c.distinct_correct:.2f}</td></tr>"
+            f"<tr><td>{html.escape(c.label)}</td><td title='{html.escape(', '.join(c.runs))}'>{seeds}</td>"
+            f"<td>{c.step}</td><td>{c.num_problems}</td>{cells}"
+            f"<td>{format_interval(c.greedy_accuracy, c.greedy_ci)}</td>"
+            f"<td>{format_interval(c.distinct_correct, c.distinct_ci, digits=2)}</td></tr>"
         )
     return (
-        f"<table><thead><tr><th>run</th><th>step</th><th>problems</th>{head}<th>greedy</th>"
+        f"<table><thead><tr><th>run</th><th>seeds</th><th>step</th><th>problems</th>{head}<th>greedy</th>"
         f"<th>distinct correct</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
-def write_report(run_dirs: list[str | Path], out: str | Path, title: str = "rlvr: Pass@k") -> Path:
-    """Write `out` (HTML) and `out` with .png (the same chart, via matplotlib). Returns the HTML path."""
-    curves = collect_curves(run_dirs)
+def _diff_cell(v: tuple[float, float, float] | None, digits: int = 3) -> str:
+    if v is None:
+        return "<td>-</td>"
+    text = format_interval(v[0], v[1:], digits=digits, signed=True)
+    excludes_zero = v[1] > 0 or v[2] < 0
+    return f"<td class='sig'><b>{text}</b></td>" if excludes_zero else f"<td>{text}</td>"
+
+
+def _diff_table(diffs: list[Comparison]) -> str:
+    ks = _ks([max(d.pass_at_k) for d in diffs])
+    head = "".join(f"<th>Δ pass@{k}</th>" for k in ks)
+    rows = [
+        f"<tr><td>{html.escape(d.label)} − {html.escape(d.baseline)}</td><td>{d.num_problems}</td>"
+        + "".join(_diff_cell(d.pass_at_k.get(k)) for k in ks)
+        + _diff_cell(d.greedy)
+        + _diff_cell(d.distinct_correct, digits=2)
+        + "</tr>"
+        for d in diffs
+    ]
+    return (
+        f"<table><thead><tr><th>difference</th><th>paired problems</th>{head}<th>Δ greedy</th>"
+        f"<th>Δ distinct correct</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _diff_range(diffs: list[Comparison]) -> tuple[float, float]:
+    """A y range symmetric about zero holding every difference interval, rounded up to 0.05."""
+    extreme = max(abs(x) for d in diffs for v in d.pass_at_k.values() for x in v)
+    top = max(0.05, math.ceil(extreme * 20 + 1e-9) / 20)
+    return -top, top
+
+
+def write_report(
+    run_dirs: list[str | Path],
+    out: str | Path,
+    title: str = "rlvr: Pass@k",
+    *,
+    baseline: str | None = None,
+    pairs: list[tuple[str, str]] | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> Path:
+    """Write `out` (HTML) and `out` with .png (the same charts, via matplotlib). Returns the HTML path.
+
+    Differences: every line minus `baseline` and each (A, B) of `pairs` as A - B (labels as in the
+    table); with neither given, every line minus the base model when there is one (and the files
+    hold per-problem results)."""
+    curves = collect_curves(run_dirs, resamples=resamples, seed=seed)
+    # Old evaluation files carry no per-problem rows to pair: no default comparison then.
+    pairable = all(c.table is not None for c in curves)
+    if baseline is None and not pairs and curves[0].label == BASE_LABEL and len(curves) > 1 and pairable:
+        baseline = BASE_LABEL
+    diffs = comparisons(curves, baseline=baseline, pairs=pairs, resamples=resamples, seed=seed)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    any_ci = any(c.ci for c in curves)
+    note = (
+        "Unbiased pass@k (Chen et al. 2021) at each run's last evaluation; base model dashed. "
+        "Runs whose configs differ only by seed are one line: the mean over seeds. "
+    )
+    if any_ci:
+        note += (
+            f"Bands and [low, high]: 95% percentile bootstrap over test problems ({resamples} resamples) "
+            "of the per-problem mean over seeds; they show problem-sampling noise, not seed-to-seed "
+            "training variation. "
+        )
+    members = [m for c in curves for m in c.members]
+    seeds_html = ""
+    if members:
+        seeds_html = (
+            "<h2>Seeds</h2><p>Each seed of a grouped line on its own (its interval: problems only). "
+            "Their spread is the seed-to-seed variation the bands above leave out.</p>"
+            + _curve_table(members)
+        )
+    diff_html = ""
+    if diffs:
+        diff_html = (
+            "<h2>Paired differences</h2>"
+            + svg_chart(
+                _diff_series(diffs, curves), y_range=_diff_range(diffs), y_label="Δ pass@k", css_class="diff"
+            )
+            + _diff_table(diffs)
+            + "<p>Each difference is the mean over the problems both sides were evaluated on (matched by "
+            "id) with a paired bootstrap interval: the same resampled problems on both sides. "
+            "Bold: the interval excludes 0.</p>"
+        )
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
         "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;margin-top:16px}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
-        f"</style></head><body><h1>{html.escape(title)}</h1>{svg_chart(curves)}{_table(curves)}"
-        f"<p>Unbiased pass@k (Chen et al. 2021) over each run's last evaluation; base model dashed.</p>"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}"
+        "td:first-child,th:first-child{text-align:left}"
+        f"</style></head><body><h1>{html.escape(title)}</h1>"
+        f"{svg_chart(_curve_series(curves))}{_curve_table(curves)}<p>{note}</p>{seeds_html}{diff_html}"
         "</body></html>"
     )
     out.write_text(page, encoding="utf-8")
-    _png(curves, out.with_suffix(".png"))
+    _png(curves, diffs, out.with_suffix(".png"))
     return out
 
 
-def _png(curves: list[Curve], path: Path) -> None:
+def _png(curves: list[Curve], diffs: list[Comparison], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for i, c in enumerate(curves):
-        ks = sorted(c.pass_at_k)
-        ax.plot(
-            ks,
-            [c.pass_at_k[k] for k in ks],
-            color=COLORS[i % len(COLORS)],
-            label=c.label,
-            linewidth=2,
-            linestyle="--" if c.label == "base model" else "-",
-        )
-    ax.set_xscale("log", base=2)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("k")
-    ax.set_ylabel("pass@k")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
+    panels = [(_curve_series(curves), "pass@k", (0.0, 1.0))]
+    if diffs:
+        panels.append((_diff_series(diffs, curves), "Δ pass@k (paired)", _diff_range(diffs)))
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.2), squeeze=False)
+    for ax, (series, y_label, y_range) in zip(axes[0], panels, strict=True):
+        for s in series:
+            ks = sorted(s.values)
+            ax.plot(
+                ks,
+                [s.values[k] for k in ks],
+                color=s.color,
+                label=s.label,
+                linewidth=2,
+                linestyle="--" if s.dashed else "-",
+            )
+            if s.band:
+                bk = sorted(s.band)
+                ax.fill_between(
+                    bk,
+                    [s.band[k][0] for k in bk],
+                    [s.band[k][1] for k in bk],
+                    color=s.color,
+                    alpha=BAND_OPACITY,
+                )
+        if y_range[0] < 0:
+            ax.axhline(0.0, color="#888", linewidth=1)
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())  # 1, 2, 4 rather than 2^0, 2^1
+        ax.set_ylim(*y_range)
+        ax.set_xlabel("k")
+        ax.set_ylabel(y_label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

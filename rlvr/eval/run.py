@@ -55,15 +55,35 @@ def evaluate_model(cfg: TrainConfig, *, model_path: str | None, run_dir: Path, s
 
 
 def print_table(results: dict[str, EvalResult]) -> None:
+    """Pass@k (powers of two and n), greedy accuracy and distinct correct per model, each as
+    `value [low, high]` with its 95% bootstrap interval over problems. Metrics are rows and models
+    columns, so the table fits 80 columns (the width `make train` prints at) for a few models."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text  # plain text: "[0.15, 0.25]" must not be read as rich markup
+
+    from rlvr.eval.report import format_interval
 
     n = max(r.n for r in results.values())
-    ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k <= n]
+    ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k < n] + [n]
+    problems = sorted({r.num_problems for r in results.values()})
+    resamples = sorted({r.bootstrap.get("resamples") for r in results.values() if r.bootstrap})
+    note = f"{'/'.join(map(str, problems))} problems"
+    if resamples:
+        note += (
+            f"; [low, high]: 95% bootstrap interval over problems ({'/'.join(map(str, resamples))} resamples)"
+        )
     table = Table(title="Pass@k")
-    for col in ["model", *[f"pass@{k}" for k in ks], "greedy", "distinct correct"]:
-        table.add_column(col, justify="right")
-    for name, r in results.items():
-        greedy = "-" if r.greedy_accuracy is None else f"{r.greedy_accuracy:.3f}"
-        table.add_row(name, *[f"{r.pass_at_k[k]:.3f}" for k in ks], greedy, f"{r.mean_distinct_correct:.2f}")
-    Console().print(table)
+    table.add_column("metric")
+    for name in results:
+        table.add_column(Text(name), justify="right")
+    rows = [(f"pass@{k}", lambda r, k=k: (r.pass_at_k.get(k), r.pass_at_k_ci.get(k)), 3) for k in ks]
+    rows += [
+        ("greedy", lambda r: (r.greedy_accuracy, r.greedy_accuracy_ci), 3),
+        ("distinct correct", lambda r: (r.mean_distinct_correct, r.distinct_correct_ci), 2),
+    ]
+    for label, get, digits in rows:
+        table.add_row(label, *[Text(format_interval(*get(r), digits=digits)) for r in results.values()])
+    console = Console()
+    console.print(table)
+    console.print(Text(note), soft_wrap=True)

@@ -8,29 +8,35 @@ import pytest
 
 from rlvr.eval.evaluate import EvalResult
 from rlvr.eval.metrics import pass_at_k_curve
-from rlvr.eval.report import COLORS, collect_curves, write_report
-from rlvr.eval.run import save_eval
+from rlvr.eval.report import BAND_OPACITY, COLORS, collect_curves, format_interval, write_report
+from rlvr.eval.run import print_table, save_eval
 
 
 def _result(counts, n=16):
+    """An evaluation in the format `evaluate` writes: per-problem rows, then intervals from them."""
     return EvalResult(
         n=n,
         num_problems=len(counts),
         pass_at_k=pass_at_k_curve(counts, n),
-        greedy_accuracy=0.25,
-        mean_distinct_correct=1.5,
+        greedy_accuracy=sum(c > n // 2 for c in counts) / len(counts),
+        mean_distinct_correct=sum(min(c, 3) for c in counts) / len(counts),
         distinct_1=0.4,
         distinct_2=0.6,
-    )
+        per_problem=[
+            {"id": f"p{j}", "correct": c, "distinct_correct": min(c, 3), "greedy_correct": c > n // 2}
+            for j, c in enumerate(counts)
+        ],
+    ).with_intervals(resamples=500)
 
 
 @pytest.fixture
 def runs(tmp_path):
     a, b = tmp_path / "grpo", tmp_path / "dph_js"
-    save_eval(a, 0, _result([0, 1, 2, 8]))
-    save_eval(a, 20, _result([0, 9, 14, 16]))  # GRPO: higher pass@1, same coverage
-    save_eval(b, 0, _result([0, 1, 2, 8]))
-    save_eval(b, 20, _result([2, 5, 9, 12]))
+    base = [0, 1, 2, 8] * 5
+    save_eval(a, 0, _result(base))
+    save_eval(a, 20, _result([0, 9, 14, 16] * 5))  # GRPO: higher pass@1, same coverage
+    save_eval(b, 0, _result(base))
+    save_eval(b, 20, _result([2, 5, 9, 12] * 5))
     return [a, b]
 
 
@@ -45,6 +51,9 @@ def test_report_is_self_contained_with_table_and_png(runs, tmp_path):
     out = write_report(runs, tmp_path / "r" / "report.html")
     page = out.read_text()
     assert page.count('class="curve"') == 3
+    # One band per line, and by default each run minus the base model, with its own band.
+    assert page.count('class="band"') == 3 + 2 and page.count('class="diff"') == 2
+    assert "grpo − base model" in page
     assert "<script" not in page and "http" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "pass@16" in page and "dph_js" in page
     assert out.with_suffix(".png").stat().st_size > 5000
@@ -90,6 +99,10 @@ def test_chromium_draws_every_curve(runs, tmp_path):
         rgb = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
         near = [p for p in pixels if sum(abs(a - b) for a, b in zip(p, rgb, strict=True)) < 30]
         assert near, f"curve color {color} not found in the rendered page"
+        # Its band: the color at BAND_OPACITY over the white chart.
+        band = tuple(round(255 * (1 - BAND_OPACITY) + c * BAND_OPACITY) for c in rgb)
+        near = [p for p in pixels if sum(abs(a - b) for a, b in zip(p, band, strict=True)) < 12]
+        assert near, f"band of {color} (about {band}) not found in the rendered page"
     # The chart area is not blank: many distinct colors were drawn.
     assert len(pixels) > 50
 
@@ -98,3 +111,26 @@ def test_eval_json_round_trip(tmp_path):
     path = save_eval(tmp_path, 3, _result([1, 2]))
     data = json.loads(path.read_text())
     assert path.name == "step_000003.json" and data["n"] == 16
+    # The old keys, plus an interval for every k and for greedy and distinct correct.
+    assert set(data["pass_at_k"]) == set(data["pass_at_k_ci"]) == {str(k) for k in range(1, 17)}
+    for k, (lo, hi) in data["pass_at_k_ci"].items():
+        assert lo <= data["pass_at_k"][k] <= hi
+    assert data["greedy_accuracy_ci"] == [0.0, 0.0] and len(data["distinct_correct_ci"]) == 2
+    assert data["bootstrap"] == {"over": "problems", "resamples": 500, "level": 0.95, "seed": 0}
+    assert [r["greedy_correct"] for r in data["per_problem"]] == [False, False]
+
+
+def test_printed_table_shows_intervals(capsys):
+    result = _result([0, 3, 9, 16] * 10)
+    print_table({"base": result})
+    printed = capsys.readouterr().out
+    lo, hi = result.pass_at_k_ci[1]
+    assert f"{result.pass_at_k[1]:.3f} [{lo:.2f}, {hi:.2f}]" in printed
+    assert "pass@16" in printed and "95% bootstrap interval over problems" in printed
+    assert max(len(line) for line in printed.splitlines()) <= 80  # `make train` prints at 80 columns
+
+
+def test_interval_format():
+    assert format_interval(0.1984, (0.151, 0.2549)) == "0.198 [0.15, 0.25]"
+    assert format_interval(0.031, (-0.012, 0.07), signed=True) == "+0.031 [-0.01, +0.07]"
+    assert format_interval(None) == "-" and format_interval(1.5, None, digits=2) == "1.50"
