@@ -31,12 +31,13 @@ TABLE = [
     (r"\boxed{5\text{ cm}}", "5", OK),
     (r"\boxed{x = 3}", "3", OK),
     (r"\boxed{x^2 + 2x + 1}", "(x+1)^2", OK),
-    # several boxes: the same answer twice is fine; different ones are not rewarded
+    # several boxes: the same answer twice is fine; different ones are a set, never one of them
     (r"\boxed{2} so again \boxed{ 2 }", "2", OK),
     (r"maybe \boxed{1} or \boxed{2}", "2", WRONG),
-    # no box (default extraction: boxed, answer_is)
-    ("the result is 4", "4", UNPARSEABLE),
+    # no box (default extraction: boxed, answer_is, last_math)
+    ("the result is 4", "4", OK),
     ("The answer is 4.", "4", OK),
+    ("I am not sure.", "4", UNPARSEABLE),
     # malformed LaTeX
     (r"\boxed{\frac{1}{2}", "0.5", UNPARSEABLE),
     (r"\boxed{)(}", "1", UNPARSEABLE),

@@ -1,4 +1,4 @@
-"""Answer extraction (pure string scanning; no math parsing)."""
+"""Answer extraction (pure string scanning; no math parsing): the strategies, the presets, linear time."""
 
 from __future__ import annotations
 
@@ -6,28 +6,41 @@ import time
 
 import pytest
 
-from verifiers.math.extract import boxed_contents, extract_answer
+from verifiers.math.extract import PRESETS, boxed_contents, extract_answer
 
 ALL = ("boxed", "answer_is", "last_number")
+DEFAULT = PRESETS["default"]
 
 
 @pytest.mark.parametrize(
     "text, strategies, expected",
     [
         (r"so \boxed{\frac{1}{2}}.", ALL, (r"\frac{1}{2}", "boxed")),
-        (r"\boxed{a} then \boxed{\sqrt{\frac{1}{{2}}}}", ALL, (r"\sqrt{\frac{1}{{2}}}", "boxed")),
+        (r"\boxed{a} then \boxed{\sqrt{\frac{1}{{2}}}}", ALL, (r"a, \sqrt{\frac{1}{{2}}}", "boxed")),  # two parts
         (r"\fbox{7}", ALL, ("7", "boxed")),
         (r"\boxed 5 done", ALL, ("5", "boxed")),
         (r"set \boxed{\{1, 2\}}", ALL, (r"\{1, 2\}", "boxed")),
         ("The answer is 42.", ALL, ("42", "answer_is")),
         ("Final answer: $3.5$ dollars. Bye", ALL, ("3.5", "answer_is")),
-        ("the answer is 2.5 kg. Next", ALL, ("2.5 kg", "answer_is")),
+        ("the answer is 2.5 kg. Next", ALL, ("2.5", "answer_is")),  # the math, not the unit
         ("We get 1,234 apples and 7 pears", ALL, ("7", "last_number")),
-        ("We get 1,234 apples", ALL, ("1234", "last_number")),
+        ("We get 1,234 apples", ALL, ("1,234", "last_number")),  # numbers.py joins the groups later
         ("ratio 3/4", ("last_number",), ("3/4", "last_number")),
         ("We get 12 apples", ("boxed", "answer_is"), None),
         (r"unclosed \boxed{12", ("boxed",), None),
         ("", ALL, None),
+        # default preset: math-verify's order (boxed, answer cues, then the last math anywhere)
+        (r"so the probability is $\frac{2}{3}$.", DEFAULT, (r"\frac{2}{3}", "last_math")),
+        (r"Therefore $x \geq 5$ is the solution.", DEFAULT, (r"x \geq 5", "last_math")),
+        ("Final Answer: The largest $n$ is 34.", DEFAULT, ("34", "answer_is")),
+        ("Final Answer: The final answer is $34$. I hope it is correct.", DEFAULT, ("34", "answer_is")),
+        ("**Final Answer:** 12 cookies", DEFAULT, ("12", "answer_is")),
+        ("so 5 + 7 = 12\n#### 12", DEFAULT, ("12", "answer_is")),
+        ("The answer is:\n\\[ x = \\frac{2}{3} \\]\nDone.", DEFAULT, (r"x = \frac{2}{3}", "answer_is")),
+        ("She has 12 - 5 = 7 apples left.", DEFAULT, ("7", "last_math")),  # the work's result, not Eq(7, 7)
+        ("It costs $15.50 in total.", DEFAULT, ("15.50", "last_math")),  # an unclosed $ is currency
+        (r"\boxed{3} and the answer is 4", PRESETS["strict"], ("3", "boxed")),
+        ("The answer is 4.", PRESETS["strict"], None),
     ],
 )
 def test_extraction_table(text, strategies, expected):
@@ -35,14 +48,54 @@ def test_extraction_table(text, strategies, expected):
     assert (None if found is None else (found.answer, found.strategy)) == expected
 
 
-def test_distinct_boxes_counted():
-    assert extract_answer(r"\boxed{1} or \boxed{ 1 }", ALL).distinct_boxes == 1
-    assert extract_answer(r"\boxed{1} or \boxed{2}", ALL).distinct_boxes == 2
+@pytest.mark.parametrize(
+    "text, parts",
+    [
+        (r"\boxed{1} or \boxed{ 1 }", ("1",)),  # the same box twice is one answer
+        (r"\boxed{1} or \boxed{2}", ("1", "2")),
+        (r"\boxed{1}, \boxed{2}, \boxed{3}", ("1", "2", "3")),
+        (r"\boxed{(2, 2)} and \boxed{(6, 2)}", ("(2, 2)", "(6, 2)")),
+        ("The answer is 3 or 4.", ("3", "4")),  # a hedge after a cue keeps both
+        ("so $x = 1$ or $x = 5$", ("x = 1", "x = 5")),
+        ("Final Answer: The largest $n$ is 34.", ("34",)),  # "is" does not join $n$ to 34
+    ],
+)
+def test_several_answers_are_kept_together(text, parts):
+    assert extract_answer(text, DEFAULT).parts == parts
     assert boxed_contents(r"\boxed{\}}") == [r"\}"]
 
 
-def test_extraction_is_linear_on_huge_input():
-    text = ("\\boxed{" * 50_000) + ("{" * 200_000) + "x " * 200_000
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"so x = \frac{1+\sqrt{5}}{2}",  # the reward hack of issue 10: never the denominator 2
+        r"so $x = \frac{1+\sqrt{5}}{2}$",
+        r"the ratio is \frac{3}{2} here",
+        r"x^{2} = 4 so x = \sqrt{4}",
+        "the answer is x + 2",
+    ],
+)
+def test_last_number_never_reads_inside_latex(text):
+    found = extract_answer(text, ("last_number",))
+    assert found is None, found
+
+
+@pytest.mark.parametrize("text, number", [("23 + 48 = 71", "71"), ("so x = 7.", "7"), ("I think 70", "70"),
+                                          ("$71$", "71"), ("about 1 000 people", "1 000")])
+def test_last_number_takes_plain_numbers(text, number):
+    assert extract_answer(text, ("last_number",)).parts == (number,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ("\\boxed{" * 50_000) + ("{" * 200_000) + "x " * 200_000,
+        "\\[" * 100_000 + "$" * 100_000 + "\\(" * 50_000,  # openers never closed
+        "1 + " * 100_000 + "the answer is " * 10_000,
+        "{" * 100_000 + "\\frac" * 50_000,
+    ],
+)
+def test_extraction_is_linear_on_huge_input(text):
     start = time.monotonic()
-    extract_answer(text, ALL)
+    extract_answer(text, ("boxed", "answer_is", "last_math", "last_number"))
     assert time.monotonic() - start < 2.0

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from verifiers.base import PooledVerifier, short
-from verifiers.math.extract import STRATEGIES, Extraction, extract_answer
+from verifiers.math.bounds import too_complex
+from verifiers.math.extract import PRESETS, STRATEGIES, Extraction, extract_answer
 from verifiers.options import PoolOptions, parse_strategies
 from verifiers.result import Judgement, Reason
 
@@ -18,21 +19,25 @@ __all__ = ["MathOptions", "MathVerifier", "extract_answer", "Extraction"]
 class MathOptions(PoolOptions):
     """Options of the math verifier (plus shaping and pool options, see `PoolOptions`).
 
-    extract:           comma-separated strategies tried in order: boxed, answer_is, last_number.
-                       Lenient "boxed,answer_is,last_number" suits small models that rarely box.
-    max_answer_chars:  longer extracted answers are `unparseable` unseen (bounds sympy's work).
+    extract:           a preset, `default` (boxed,answer_is,last_math: math-verify's semantics) or
+                       `strict` (boxed only: the format is part of the reward), or a comma-separated
+                       list of strategies tried in order: boxed, answer_is, last_math, last_number
+                       (see verifiers/math/extract.py).
+    max_answer_chars:  longer extracted answers are `unparseable` unseen (bounds sympy's work); so are
+                       answers nesting brackets deeper than `bounds.MAX_NESTING` (8).
     float_rounding, numeric_precision, strict: passed to math_verify.verify.
     Only a \\boxed answer counts as `formatted` (earns score_format).
     """
 
-    extract: str = "boxed,answer_is"
+    extract: str = "default"
     max_answer_chars: int = 1000
     float_rounding: int = 6
     numeric_precision: int = 15
     strict: bool = True
 
     def strategies(self) -> tuple[str, ...]:
-        return parse_strategies(self.extract, STRATEGIES)
+        preset = PRESETS.get(self.extract.strip())
+        return preset if preset else parse_strategies(self.extract, STRATEGIES)
 
     def validate(self) -> None:
         super().validate()
@@ -54,14 +59,14 @@ class MathVerifier(PooledVerifier):
         if found is None:
             return Judgement(Reason.UNPARSEABLE, f"no answer found (tried {opts.extract})")
         formatted = found.strategy == "boxed"
-        if found.distinct_boxes > 1:
-            # Boxing several candidates must not pay off, even if one of them is right.
-            return Judgement(Reason.WRONG, f"{found.distinct_boxes} different boxed answers")
-        if len(found.answer) > opts.max_answer_chars:
-            return Judgement(Reason.UNPARSEABLE, f"answer has {len(found.answer)} characters; max_answer_chars is {opts.max_answer_chars}", formatted)
+        refused = too_complex(found.answer, max_chars=opts.max_answer_chars)  # all parts together
+        if refused:
+            return Judgement(Reason.UNPARSEABLE, refused, formatted)
         from verifiers.math.equivalence import compare  # heavy (sympy): only where judging happens
 
-        cmp = compare(reference, found.answer, float_rounding=opts.float_rounding,
+        # Several parts (boxes, "3 or 4") are compared as one set: hedging between answers for a
+        # single-valued gold is never right, all solutions of a set-valued gold are.
+        cmp = compare(reference, found.parts, float_rounding=opts.float_rounding,
                       numeric_precision=opts.numeric_precision, strict=opts.strict)
         if not cmp.reference_parsed:
             return Judgement(Reason.ERROR, f"reference {short(reference, 60)!r} could not be parsed", formatted)

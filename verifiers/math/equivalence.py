@@ -4,8 +4,12 @@ math-verify's own timeouts use signal.alarm, which raises off the main thread (t
 answer 0 inside Ray workers); they are turned off here (`parsing_timeout=None`, `timeout_seconds=None`)
 and time is bounded by the pool killing the worker instead.
 
-Only math-verify's LaTeX extraction is used: its plain-expression extraction goes through sympy's
-`parse_expr`, which `eval`s the text; model output never reaches it.
+Model output only ever reaches math-verify's LaTeX parser: its plain-expression extraction goes through
+sympy's `parse_expr`, which `eval`s the text. The gold answer is trusted, so when the LaTeX parser gets
+nothing from it (`2*sqrt(3)`), it may take the expression path.
+
+Both sides pass through `numbers.normalize_numbers` first (thousands separators), and importing
+`antlr_compat` makes percentages parse under the ANTLR 4.9.3 runtime that Hydra pins.
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from math_verify import LatexExtractionConfig, parse, verify
+from latex2sympy2_extended.sets import FiniteSet
+from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 from sympy import Basic, MatrixBase
+
+from verifiers.math import antlr_compat  # noqa: F401  (patches the parser on import; see its docstring)
+from verifiers.math.numbers import normalize_numbers
 
 # math-verify warns once per process that its timeouts are off; that is deliberate here.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 _CONFIG = (LatexExtractionConfig(boxed_match_priority=0),)
+_GOLD_FALLBACK = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig())
 
 
 def _as_latex(answer: str) -> str:
@@ -28,16 +37,38 @@ def _as_latex(answer: str) -> str:
     return "$" + answer.replace("\\$", "").replace("$", "") + "$"
 
 
+def _is_math(x: object) -> bool:
+    return isinstance(x, Basic | MatrixBase)
+
+
 def parse_answer(answer: str) -> list:
     """math-verify's parse of one bare answer: sympy objects and/or the raw string."""
-    return parse(_as_latex(answer), extraction_config=_CONFIG, parsing_timeout=None)
+    return parse(_as_latex(normalize_numbers(answer)), extraction_config=_CONFIG, parsing_timeout=None)
+
+
+def parse_parts(parts: tuple[str, ...]) -> list:
+    """One answer, or several parts joined into one set (flattening sets, as math-verify joins
+    "1, 2 and 3"). A part that does not parse leaves the whole unparsed: no partial credit."""
+    if len(parts) == 1:
+        return parse_answer(parts[0])
+    elements: list = []
+    for part in parts:
+        math = [x for x in parse_answer(part) if _is_math(x)]
+        if not math:
+            return []
+        elements.extend(math[0].args if isinstance(math[0], FiniteSet) else [math[0]])
+    return [FiniteSet(*elements)]
 
 
 @lru_cache(maxsize=1024)
 def parse_reference(reference: str) -> tuple:
     """References repeat across a group of samples: parse each once per worker."""
+    reference = normalize_numbers(reference)
     text = reference if "\\boxed" in reference else _as_latex(reference)
-    return tuple(parse(text, extraction_config=_CONFIG, parsing_timeout=None))
+    gold = parse(text, extraction_config=_CONFIG, parsing_timeout=None)
+    if not any(_is_math(x) for x in gold):  # trusted text: the expression path may eval it
+        gold = parse(reference, extraction_config=_GOLD_FALLBACK, parsing_timeout=None) or gold
+    return tuple(gold)
 
 
 @dataclass(frozen=True)
@@ -47,12 +78,13 @@ class Comparison:
     answer_is_math: bool  # the answer parsed to a sympy object (not just a string)
 
 
-def compare(reference: str, answer: str, *, float_rounding: int, numeric_precision: int, strict: bool) -> Comparison:
+def compare(reference: str, parts: tuple[str, ...], *, float_rounding: int, numeric_precision: int,
+            strict: bool) -> Comparison:
     """Gold first: math-verify's `verify` is not symmetric and expects the reference as first argument."""
     gold = list(parse_reference(reference))
     if not gold:
         return Comparison(False, False, False)
-    pred = parse_answer(answer)
+    pred = parse_parts(parts)
     equal = bool(
         pred
         and verify(
@@ -64,4 +96,4 @@ def compare(reference: str, answer: str, *, float_rounding: int, numeric_precisi
             timeout_seconds=None,
         )
     )
-    return Comparison(equal, True, any(isinstance(p, Basic | MatrixBase) for p in pred))
+    return Comparison(equal, True, any(_is_math(p) for p in pred))
