@@ -1,10 +1,17 @@
-"""Shared fixtures of the verifier tests: pooled verifiers (started once per module) and a small SQLite shop."""
+"""Shared fixtures of the verifier tests: pooled verifiers (started once per module), a small SQLite
+shop, and real `rlvr verifier serve` processes on loopback."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from vf_db import make_shop
 
@@ -34,3 +41,62 @@ def sql_verifier():
 
 def cpu_count() -> int:
     return os.cpu_count() or 1
+
+
+REPO = Path(__file__).resolve().parents[2]
+# Only the verify subcommand module: a server test must not depend on other subcommands importing.
+SERVE_CODE = "import sys, rlvr.cli as c; c.SUBCOMMAND_MODULES[:] = ['rlvr.cli.verify']; sys.exit(c.main(sys.argv[1:]))"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    url: str
+    port: int
+
+
+def serve_command(name: str, *args: str, port: int) -> list[str]:
+    """argv of `rlvr verifier serve NAME` on loopback (through rlvr.cli, as a user would run it)."""
+    return [sys.executable, "-c", SERVE_CODE, "verifier", "serve", name, "--host", "127.0.0.1", "--port", str(port), *args]
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def start_server():
+    """start(*serve_args, name="math", env=None) -> Server: a real `rlvr verifier serve` process on a free
+    loopback port, returned once /v1/health answers; every server is stopped after the module."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str, name: str = "math", env: dict[str, str] | None = None) -> Server:
+        port = free_port()
+        proc = subprocess.Popen(serve_command(name, *args, port=port),
+                                env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"server exited with {proc.returncode}"
+            try:
+                if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
+                    return Server(proc, url, port)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise AssertionError("server did not come up in 120 s")
+
+    yield start
+    for proc in started:
+        stop_server(proc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,6 +20,10 @@ class VerifierServiceError(RuntimeError):
     a silent reward of 0 for every row would quietly ruin a training run."""
 
 
+class VerifierAuthError(VerifierServiceError):
+    """The service refused the bearer token (HTTP 401): retrying can not help."""
+
+
 class HttpVerifier:
     """Talks to `rlvr verifier serve`.
 
@@ -26,16 +31,21 @@ class HttpVerifier:
     timeout:    seconds per HTTP request (connect, read, write).
     retries:    extra attempts after a connection error, timeout or 502/503/504 (backoff doubles).
     batch_size: items per request; a large batch is sent as several requests.
-    4xx answers are not retried: they mean the input is wrong, and raise ValueError with the server's message.
+    token:      bearer token of a server started with one; default: the RLVR_VERIFIER_TOKEN environment
+                variable (so `rlvr train` in http mode needs no token in its recipe).
+    4xx answers are not retried: they mean the input is wrong, and raise ValueError with the server's
+    message; 401 raises VerifierAuthError.
     """
 
     def __init__(self, url: str, *, timeout: float = 120.0, retries: int = 3, backoff: float = 0.5,
-                 batch_size: int = 512) -> None:
+                 batch_size: int = 512, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.retries = retries
         self.backoff = backoff
         self.batch_size = batch_size
-        self._client = httpx.Client(base_url=self.url, timeout=timeout)
+        token = token if token is not None else os.environ.get("RLVR_VERIFIER_TOKEN", "").split(",")[0].strip()
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
 
     def health(self) -> dict[str, Any]:
         r = self._client.get("/v1/health")
@@ -69,6 +79,9 @@ class HttpVerifier:
             if r.status_code in _RETRY_STATUS:
                 last = f"HTTP {r.status_code}: {r.text[:200]}"
                 continue
+            if r.status_code == 401:
+                raise VerifierAuthError(f"verifier service at {self.url} refused the token: {r.text[:200]} "
+                                        "(pass token= or set RLVR_VERIFIER_TOKEN to one of the server's tokens)")
             if 400 <= r.status_code < 500:
                 raise ValueError(f"verifier service rejected the request (HTTP {r.status_code}): {r.text[:500]}")
             if r.status_code != 200:
