@@ -22,7 +22,13 @@ log = logging.getLogger(__name__)
 
 
 def init_ray(cluster: ClusterConfig) -> None:
-    """Join `cluster.address` ("auto": a running cluster) or start a local one for this run only."""
+    """Join `cluster.address` ("auto": a running cluster) or start a local one for this run only.
+
+    A token in RAY_AUTH_TOKEN(_PATH) turns on Ray's token mode, which Ray itself would not do.
+    """
+    from rlvr.cluster.auth import enable_token_auth_if_token_given
+
+    enable_token_auth_if_token_given()
     import ray
 
     # DeepSpeed compiles C++ ops on first use (minutes on CPU): cache them per venv, like `make` does.

@@ -1,0 +1,52 @@
+"""Fixtures shared by the cluster tests: a real 2-node Ray cluster (token auth on) and a cache dir.
+
+Both are session-scoped: starting Ray's nodes costs ~30 s on these machines, and every test that
+submits a job reuses the one cluster and the one prepared model.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ray_nodes import start_ray_nodes  # noqa: E402
+
+# The smallest real GRPO run: the seeded tiny random model, 2 steps of 2 prompts x 2 samples.
+TINY_RUN = [
+    "model=tiny-random",
+    "algorithm=grpo",
+    "divergence=none",
+    "steps=2",
+    "prompts_per_step=2",
+    "rollout.sampling.n=2",
+    "rollout.sampling.max_tokens=8",
+    "eval.n=0",
+    "logger.progress=false",
+    "learner.micro_batch_size=4",
+]
+
+
+@pytest.fixture(scope="session")
+def rlvr_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("rlvr_cache")
+
+
+@pytest.fixture(scope="session")
+def ray_nodes(tmp_path_factory):
+    # A short temp dir: Ray's socket paths must stay under the 107-byte limit.
+    import tempfile
+
+    temp = Path(tempfile.mkdtemp(prefix="rlvr-ray-"))
+    nodes = start_ray_nodes(temp, workers=1, num_cpus=4)
+    yield nodes
+    nodes.stop()
+
+
+def cli_env(rlvr_cache: Path, **extra: str) -> dict[str, str]:
+    """The environment of an `rlvr` subprocess: this session's cache, no inherited Ray settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    return {**env, "RLVR_CACHE": str(rlvr_cache), "HF_HUB_OFFLINE": "1", **extra}
