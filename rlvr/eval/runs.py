@@ -2,7 +2,7 @@
 
 A training run stores its composed config in RUN/.hydra/config.yaml (Hydra writes it before the
 run starts) and its evaluations in RUN/eval/step_N.json. Runs whose configs are equal except for
-`seed` and where they were written (`run_dir`, `hydra.*`) are seeds of one configuration and form
+`seed` and where they were written or logged (IGNORED_KEYS) are seeds of one configuration and form
 a group. A directory without a stored config (e.g. made by `rlvr eval --run-dir`) is a group alone.
 
 A group's curve is the mean over its seeds; its interval is a bootstrap over problems of the
@@ -24,8 +24,10 @@ from rlvr.eval.problems import ProblemTable, intervals, mean_over_seeds
 from rlvr.eval.stats import DEFAULT_RESAMPLES, paired_difference_ci
 
 CONFIG_FILE = Path(".hydra") / "config.yaml"
-# Keys that differ between seeds of one configuration without changing what is trained.
-IGNORED_KEYS = ("seed", "run_dir", "hydra")
+# Keys that may differ between seeds of one configuration without changing what is trained: the
+# seed itself, where the run was written and logged, and resuming (a resumed run equals an
+# uninterrupted one: tests/e2e/test_resume.py).
+IGNORED_KEYS = ("seed", "run_dir", "hydra", "cache_dir", "logger", "resume")
 BASE_LABEL = "base model"
 
 

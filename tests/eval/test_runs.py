@@ -81,7 +81,13 @@ def sweep(tmp_path):
             base,
             _counts(3, 0.3),
         ),
-        _run(tmp_path, "sweep1/1_dph_js", ["seed=1", "run_dir=elsewhere"], base, _counts(4, 0.25)),
+        _run(
+            tmp_path,
+            "sweep1/1_dph_js",
+            ["seed=1", "run_dir=elsewhere", "logger=quiet"],
+            base,
+            _counts(4, 0.25),
+        ),
     ]
     return runs
 
