@@ -157,7 +157,7 @@ def _curve_table(curves: list[Curve]) -> str:
     rows = []
     for c in curves:
         cells = "".join(f"<td>{format_interval(c.pass_at_k.get(k), c.ci.get(k))}</td>" for k in ks)
-        seeds = ", ".join("?" if s is None else str(s) for s in c.seeds)
+        seeds = ", ".join("-" if s is None else str(s) for s in c.seeds)  # "-": no stored config
         rows.append(
             f"<tr><td>{html.escape(c.label)}</td><td title='{html.escape(', '.join(c.runs))}'>{seeds}</td>"
             f"<td>{c.step}</td><td>{c.num_problems}</td>{cells}"
