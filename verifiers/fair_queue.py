@@ -13,9 +13,11 @@ and cancellable, without the verifier knowing.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import Future
 from contextvars import ContextVar
 from typing import Any, Protocol
@@ -78,8 +80,13 @@ def current_scope() -> WorkScope | None:
 class FairQueue:
     """Tasks (objects with `.client`, `.queued_at` and `.future`) waiting for a worker.
 
-    `pop` serves clients in turn, one task each; within a client, first in first out. Cancelled
-    tasks are skipped. Not thread-safe: the pool's lock guards it.
+    Fair share of workers, not of tasks: one client's slow tasks (seconds each, up to the timeout)
+    must not take every worker while another client's fast ones wait. So the next worker goes to a
+    client holding fewer than its share (workers / active clients) of busy workers, in round-robin
+    order; if every waiting client holds its share, to the next in the round (no worker idles while
+    work waits), except that a client whose tasks are slow never takes the last free worker.
+    Within a client, first in first out; cancelled tasks are skipped. Not thread-safe: the pool's
+    lock guards it.
     """
 
     def __init__(self) -> None:
@@ -100,17 +107,35 @@ class FairQueue:
             self._queues.setdefault(task.client, deque()).appendleft(task)
             self._n += 1
 
-    def pop(self) -> Any | None:
-        while self._queues:
-            client = next(iter(self._queues))
-            queue = self._queues.pop(client)
+    def next_client(self, busy: Mapping[str, int], workers: int, slow: set[str] | frozenset = frozenset()) -> str | None:
+        """The client whose tasks the next free worker should take (None: nothing to take).
+
+        busy: workers currently on each client's tasks; slow: clients whose tasks take long."""
+        if not self._queues:
+            return None
+        active = set(self._queues) | {c for c, n in busy.items() if n}
+        share = max(1, math.ceil(workers / len(active)))
+        for client in self._queues:
+            if busy.get(client, 0) < share:
+                return client
+        free = workers - sum(busy.values())
+        for client in self._queues:
+            if client not in slow or free > 1:
+                return client
+        return None
+
+    def take(self, client: str, n: int) -> list[Any]:
+        """Up to n live tasks of `client`, oldest first; the client moves to the end of the round."""
+        queue = self._queues.pop(client, None)
+        out: list[Any] = []
+        while queue and len(out) < n:
             task = queue.popleft()
             self._n -= 1
-            if queue:
-                self._queues[client] = queue  # to the back of the round
             if not task.future.cancelled():
-                return task
-        return None
+                out.append(task)
+        if queue:
+            self._queues[client] = queue
+        return out
 
     def drop_cancelled(self) -> int:
         dropped = 0

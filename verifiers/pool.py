@@ -48,6 +48,9 @@ MAX_START_FAILURES = 3  # consecutive deaths before "ready": fail queued tasks i
 # A chunk should take about this long: enough tasks to amortize a round trip when tasks take
 # milliseconds, a single task when they take seconds (then nobody waits behind a long chunk).
 CHUNK_TARGET_S = 0.05
+# A client whose tasks average longer than this never takes the last free worker (see FairQueue).
+SLOW_TASK_S = 1.0
+RECENT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,8 @@ class WorkerPool:
         self._last_start_error = ""
         self.restarts = 0  # workers replaced after a timeout or a death (for health reports and tests)
         self.abandoned = 0  # tasks dropped or killed because their caller cancelled them
-        self._task_s = 0.0  # moving average of seconds per task (sizes chunks)
+        self._task_s: dict[str, float] = {}  # client -> moving average of seconds per task
+        self._seen: dict[str, float] = {}  # client -> when its last task finished
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -374,17 +378,19 @@ class WorkerPool:
         with self._lock:
             if not self._pending:
                 return
-            # Chunks small enough that every worker gets a share and a chunk takes about CHUNK_TARGET_S,
-            # big enough to amortize the round trip when tasks are fast.
-            by_speed = int(CHUNK_TARGET_S / self._task_s) if self._task_s > 0 else self.max_chunk
-            size = max(1, min(self.max_chunk, by_speed, math.ceil(len(self._pending) / len(self._workers))))
+            busy: dict[str, int] = {}
+            for w in self._workers:
+                if w.inflight:
+                    busy[w.inflight[0].client] = busy.get(w.inflight[0].client, 0) + 1
+            slow = self._slow_clients(busy)
             plan = []
             for w in idle:
-                chunk = []
-                while len(chunk) < size and (task := self._pending.pop()) is not None:
-                    chunk.append(task)
+                chunk: list[_Task] = []
+                while not chunk and (client := self._pending.next_client(busy, self.size, slow)) is not None:
+                    chunk = self._pending.take(client, self._chunk_size(client))
                 if not chunk:
                     break
+                busy[chunk[0].client] = busy.get(chunk[0].client, 0) + 1
                 plan.append((w, chunk))
         for w, chunk in plan:
             w.inflight.extend(chunk)
@@ -411,7 +417,7 @@ class WorkerPool:
                 elif w.inflight and w.inflight[0].id == task_id:
                     task = w.inflight.popleft()
                     now = time.monotonic()
-                    self._note_duration(now - w.task_started)
+                    self._note_duration(task.client, now - w.task_started)
                     w.task_started = now
                     self._resolve(task, TaskResult("ok", value=value) if kind == "ok" else TaskResult("error", detail=value))
         except (EOFError, OSError):
@@ -422,8 +428,34 @@ class WorkerPool:
                 code = None
             self._replace(w, _describe_exit(code), first_task_status="error")
 
-    def _note_duration(self, seconds: float) -> None:
-        self._task_s = seconds if self._task_s == 0 else 0.8 * self._task_s + 0.2 * seconds
+    def _chunk_size(self, client: str) -> int:
+        """Tasks per chunk: every worker gets a share of the queue, and a chunk of this client's tasks
+        takes about CHUNK_TARGET_S (enough fast tasks to amortize the round trip; one slow task)."""
+        task_s = self._task_s.get(client)
+        # A client not measured yet gets one task: its tasks may take seconds each.
+        by_speed = 1 if task_s is None else int(CHUNK_TARGET_S / task_s) if task_s > 0 else self.max_chunk
+        return max(1, min(self.max_chunk, by_speed, math.ceil(len(self._pending) / len(self._workers))))
+
+    def _note_duration(self, client: str, seconds: float) -> None:
+        """Moving average of seconds per task, per client (sizes chunks, marks slow clients)."""
+        old = self._task_s.get(client)
+        if old is None and len(self._task_s) >= 1024:
+            self._task_s.clear()  # many short-lived clients (addresses): forget, rather than grow
+            self._seen.clear()
+        self._task_s[client] = seconds if old is None else 0.8 * old + 0.2 * seconds
+        self._seen[client] = time.monotonic()
+
+    def _slow_clients(self, busy: dict[str, int]) -> set[str]:
+        """Clients kept off the last free worker: slow ones, and only while someone else is around
+        (queued, busy, or served in the last RECENT_S); alone, a client may use every worker."""
+        if self.size < 2:
+            return set()
+        now = time.monotonic()
+        around = {c for c, t in self._seen.items() if now - t < RECENT_S}
+        around |= set(self._pending.by_client()) | {c for c, n in busy.items() if n}
+        if len(around) < 2:
+            return set()
+        return {c for c in around if self._task_s.get(c, 0.0) > SLOW_TASK_S}
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
@@ -432,7 +464,7 @@ class WorkerPool:
                 # Nobody waits for this task any more: free the worker now instead of after its timeout.
                 self._replace(w, "abandoned by its caller", first_task_status=None)
             elif w.inflight and now >= w.task_started + w.inflight[0].timeout:
-                self._note_duration(w.inflight[0].timeout)
+                self._note_duration(w.inflight[0].client, w.inflight[0].timeout)
                 self._replace(w, f"timed out after {w.inflight[0].timeout:g}s", first_task_status="timeout")
             elif not w.ready and not w.inflight and now >= w.spawned_at + STARTUP_TIMEOUT_S:
                 self._replace(w, f"worker not ready after {STARTUP_TIMEOUT_S:g}s", first_task_status=None)

@@ -142,6 +142,21 @@ def test_other_client_is_served_before_a_long_backlog(pool):
     assert [f.result(timeout=60).value for f in backlog] == list(range(300))
 
 
+def test_slow_client_does_not_hold_every_worker_while_another_waits(pool):
+    assert pool.wait_ready(60)
+    with WorkScope("slow"):
+        slow = [pool.submit(tasks.sleep_return, (i, 2.5), timeout=30) for i in range(6)]
+    time.sleep(0.2)
+    start = time.monotonic()
+    with WorkScope("fast"):
+        fast = [pool.submit(tasks.sleep_return, (i, 0.01), timeout=30) for i in range(40)]
+    assert [f.result(timeout=60).value for f in fast] == list(range(40))
+    # After the slow tasks already running (2.5 s), the fast client gets a worker of its own; in one
+    # queue it would wait for all six slow tasks (3 rounds of 2.5 s on 2 workers).
+    assert time.monotonic() - start < 5.0
+    assert [f.result(timeout=60).value for f in slow] == list(range(6))
+
+
 EXIT_SCRIPT = r"""
 import os, sqlite3, sys, tempfile
 from verifiers import get_verifier
