@@ -37,7 +37,11 @@ DEFAULT = PRESETS["default"]
         ("**Final Answer:** 12 cookies", DEFAULT, ("12", "answer_is")),
         ("so 5 + 7 = 12\n#### 12", DEFAULT, ("12", "answer_is")),
         ("The answer is:\n\\[ x = \\frac{2}{3} \\]\nDone.", DEFAULT, (r"x = \frac{2}{3}", "answer_is")),
-        ("She has 12 - 5 = 7 apples left.", DEFAULT, ("7", "last_math")),  # the work's result, not Eq(7, 7)
+        ("She has 12 - 5 = 7 apples left.", DEFAULT, ("7", "last_math")),
+        ("Final Answer: The final answer is 7. I hope it is correct.", DEFAULT, ("7", "answer_is")),
+        ("The answer to (b) is 250 m, since each lap is 50 m and she runs 5 laps.", DEFAULT, ("250", "answer_is")),
+        ("The answer is 3, 4, and 5.", DEFAULT, ("3, 4, 5", "answer_is")),
+        ("so 6w = 18 and w = 3.", DEFAULT, ("w = 3", "last_math")),  # work then result: not a set  # the work's result, not Eq(7, 7)
         ("It costs $15.50 in total.", DEFAULT, ("15.50", "last_math")),  # an unclosed $ is currency
         (r"\boxed{3} and the answer is 4", PRESETS["strict"], ("3", "boxed")),
         ("The answer is 4.", PRESETS["strict"], None),
@@ -89,13 +93,18 @@ def test_last_number_takes_plain_numbers(text, number):
 @pytest.mark.parametrize(
     "text",
     [
-        ("\\boxed{" * 50_000) + ("{" * 200_000) + "x " * 200_000,
-        "\\[" * 100_000 + "$" * 100_000 + "\\(" * 50_000,  # openers never closed
-        "1 + " * 100_000 + "the answer is " * 10_000,
-        "{" * 100_000 + "\\frac" * 50_000,
+        ("\\boxed{" * 6_000) + ("{" * 24_000) + "x " * 17_000,
+        "\\[" * 15_000 + "$" * 30_000 + "\\(" * 10_000,  # openers never closed
+        "1 + " * 25_000,
+        "the answer is " * 7_000,
+        "{" * 50_000 + "\\frac" * 10_000,
+        ". 1" * 33_000,
+        "$1$ or " * 14_000,
     ],
 )
 def test_extraction_is_linear_on_huge_input(text):
+    """Inputs as long as the verifier ever reads (max_response_chars, 100,000) take well under a second."""
+    text = text[:100_000]
     start = time.monotonic()
     extract_answer(text, ("boxed", "answer_is", "last_math", "last_number"))
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 1.0

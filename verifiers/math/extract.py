@@ -32,7 +32,9 @@ PRESETS = {"default": ("boxed", "answer_is", "last_math"), "strict": ("boxed",)}
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 # The cue: "answer" then, within a few words on the same sentence, "is"/"are"/":"/"="; or GSM8K's ####.
 _CUE = re.compile(r"\banswers?\b[^\n.$]{0,40}?(?:\bis\b|\bare\b|:|=)|####", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"\n|\.(?=\s|$)")
+# Where the answer's sentence ends: a line end, a full stop, or a comma before a new clause
+# ("is 250 meters, since each lap is 50 meters"), but not a list ("is 3, 4, and 5").
+_CLAUSE_END = re.compile(r"\n|\.(?=\s|$)|,\s*(?!and\b|or\b)[A-Za-z]{2,}", re.IGNORECASE)
 # What may sit between two candidates that belong together: "1, 2 and 3", "3 or 4".
 _JOINER = re.compile(r"\s*(?:,|;|&)?\s*(?:and|or)?\s*", re.IGNORECASE)
 _COMMAND = re.compile(r"\\[A-Za-z]+")
@@ -114,11 +116,16 @@ def _last_eq_side(answer: str) -> str:
     return answer
 
 
+def _lhs(answer: str) -> str | None:
+    return " ".join(answer.split("=")[0].split()) if "=" in answer else None
+
+
 def _tail(spans: list[Span], text: str) -> tuple[str, ...]:
-    """The last candidate, with the ones before it that are joined to it by ",", "and", "or"."""
+    """The last candidate, with the ones before it that are joined to it by ",", "and", "or" and
+    alike in shape: "x = 1 or x = 5", "2 and 3", but not "6w = 18 and w = 3" (work, then the result)."""
     group = [spans[-1]]
     for prev in reversed(spans[:-1]):
-        if not _JOINER.fullmatch(text[prev.end : group[-1].start]):
+        if not _JOINER.fullmatch(text[prev.end : group[-1].start]) or _lhs(prev.text) != _lhs(group[-1].text):
             break
         group.append(prev)
     return _distinct([_last_eq_side(s.text) for s in reversed(group)])
@@ -141,7 +148,7 @@ def _answer_is(text: str, spans: list[Span]) -> tuple[str, ...] | None:
     sentence_from = cue.end()
     if not text[cue.end() : after[0].start].strip(" \t\n*:"):
         sentence_from = after[0].end
-    stop = _SENTENCE_END.search(text, sentence_from)
+    stop = _CLAUSE_END.search(text, sentence_from)
     end = stop.start() if stop else len(text)
     inside = [s for s in after if s.start < end]
     return _tail(inside, text) if inside else None

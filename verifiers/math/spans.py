@@ -28,10 +28,12 @@ PLAIN_NUMBER = re.compile(
 _TOKEN = re.compile(
     r"(?P<cmd>\\[A-Za-z]+|\\[^A-Za-z\n])"  # LaTeX command or escaped character (\{ \% \, ...)
     r"|(?P<word>[A-Za-z]{2,}(?:[ \t]+[A-Za-z]{2,})*)"  # prose: ends a run
-    r"|(?P<math>(?:\d+(?:\.\d+)?|[A-Za-z](?![A-Za-z])|[-+*/^_=<>()\[\]{}|!,.%'×÷−·≤≥≠ \t])+)"  # no ':' ';'
+    # math: no ':' or ';' ("Step 1: 12 - 5 = 7"), and no '.' that ends a sentence ("is 7. I hope")
+    r"|(?P<math>(?:\d+(?:\.\d+)?|[A-Za-z](?![A-Za-z])|\.(?!\s|$)|[-+*/^_=<>()\[\]{}|!,%'×÷−·≤≥≠ \t])+)"
     r"|(?P<stop>[\s\S])"  # anything else: newline, $, prose punctuation, other scripts
 )
 _DIGIT = re.compile(r"\d")
+_UNIT_LETTER = re.compile(r"(?<=\d)[ \t]+[A-Za-z]$")
 _BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
 _ENV_OPEN = re.compile(r"\\[(\[]|\\.|\$\$|\$", re.DOTALL)  # an escape (\$, \\) is skipped whole
 _INLINE_REST = re.compile(r"(?:\\[^\n]|[^$\\\n])+\$")  # the rest of an inline $...$, on its line
@@ -130,6 +132,11 @@ def _add_run(text: str, start: int, end: int, out: list[Span]) -> None:
     # An unmatched closing bracket at the end belongs to the prose around it: "(which is 5)".
     while body and body[-1] in ")]" and body.count(body[-1]) > body.count("(" if body[-1] == ")" else "["):
         body = body[:-1].rstrip(_TRAIL)
+    # A lone letter after a number and a space is a unit, not a factor: "250 m", "5 g" (a product
+    # is written "2x").
+    unit = _UNIT_LETTER.search(body)
+    if unit:
+        body = body[: unit.start()]
     if body and any(c.isdigit() or c == "\\" for c in body):
         out.append(Span(start, start + len(body), body, "run"))
 
