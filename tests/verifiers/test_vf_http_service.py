@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from vf_server import free_port
 
 from verifiers.service.http_client import HttpVerifier, VerifierServiceError
 
@@ -18,12 +18,6 @@ ROWS = [
     (r"so \boxed{\frac{1}{2}}", "0.5"), ("The answer is 4.", "4"), ("no answer", "1"), (r"\boxed{1} \boxed{2}", "2"),
     (r"\boxed{\{1,2\}}", r"\{2,1\}"), (r"\boxed{\frac{1}{2}", "0.5"), ("\ufffd bytes \\boxed{3}", "3"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +85,7 @@ def test_request_timeout_is_504_and_client_raises(server):
 
 
 def test_client_retries_then_raises_on_dead_server():
-    with HttpVerifier(f"http://127.0.0.1:{_free_port()}", retries=2, backoff=0.01, timeout=2) as client:
+    with HttpVerifier(f"http://127.0.0.1:{free_port()}", retries=2, backoff=0.01, timeout=2) as client:
         start = time.monotonic()
         with pytest.raises(VerifierServiceError, match="after 3 attempts"):
             client.verify("x", "y")
