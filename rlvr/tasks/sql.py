@@ -63,8 +63,9 @@ def _schema_text() -> str:
 
 
 def _fill(conn: sqlite3.Connection, rng: random.Random, variant: bool) -> None:
-    """One draw of the shop's contents. The main database keeps whole-dollar prices (as in version 1);
-    variants add cents and put a price exactly on a threshold the questions ask about (> vs >=)."""
+    """One draw of the shop's contents. The main database keeps whole-dollar prices of 3..89 and
+    quantities of 1..9 (as in version 1); variants widen both, add cents and put a price exactly on a
+    threshold the questions ask about (> vs >=)."""
     names = FIRST + rng.sample(EXTRA_FIRST, rng.randint(2, len(EXTRA_FIRST)))
     rng.shuffle(names)
     weights = [rng.uniform(0.2, 3.0) for _ in CITIES]  # skewed: cities get different counts
@@ -73,7 +74,7 @@ def _fill(conn: sqlite3.Connection, rng: random.Random, variant: bool) -> None:
     conn.executemany("INSERT INTO customers VALUES (?, ?, ?)", [(i + 1, n, c) for i, (n, c) in enumerate(zip(names, cities, strict=True))])
     products = PRODUCTS + rng.sample(EXTRA_PRODUCTS, rng.randint(0 if not variant else 1, len(EXTRA_PRODUCTS)))
     rng.shuffle(products)
-    prices = [float(p) for p in rng.sample(range(3, 90), len(products))]
+    prices = [float(p) for p in rng.sample(range(3, 120 if variant else 90), len(products))]
     if variant:
         prices = [p + rng.choice((0.0, 0.25, 0.5, 0.99)) for p in prices]
         prices[rng.randrange(len(prices))] = float(rng.randrange(10, 85, 5))
@@ -83,9 +84,11 @@ def _fill(conn: sqlite3.Connection, rng: random.Random, variant: bool) -> None:
     goods = list(range(1, len(products) + 1))
     goods += rng.choices(goods, k=len(buyers) - len(goods))
     rng.shuffle(goods)
+    # Variants may exceed the main database's 1..9, so `quantity = 9` is not taken for `quantity > 8`.
+    top = rng.choice((9, 12)) if variant else 9
     conn.executemany(
         "INSERT INTO orders VALUES (?, ?, ?, ?)",
-        [(i + 1, c, p, rng.randint(1, 9)) for i, (c, p) in enumerate(zip(buyers, goods, strict=True))],
+        [(i + 1, c, p, rng.randint(1, top)) for i, (c, p) in enumerate(zip(buyers, goods, strict=True))],
     )
 
 
