@@ -1,8 +1,10 @@
 """Arithmetic word problems at several difficulty levels, generated deterministically.
 
 Level 1: one addition ("What is 23 + 48?"); level 2: two steps; level 3: three steps with a
-product. The train and test splits are disjoint by construction (different RNG streams, and test
-items that also occur in train are dropped).
+product. The train, validation and test splits are disjoint by construction (different RNG
+streams; a test item that also occurs in train is dropped, a validation item that occurs in train
+or test is dropped). Validation is for choosing hyper-parameters (e.g. a divergence coefficient)
+without looking at the test split; adding it left train and test unchanged.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from rlvr.tasks import TASKS
 INSTRUCTION = "Put the final answer in \\boxed{}."
 NAMES = ["Ana", "Ben", "Caro", "Dev", "Eli", "Fay", "Gus", "Hana"]
 ITEMS = ["apples", "pens", "books", "coins", "cards", "shells"]
-SIZES = {"train": 2000, "test": 200}
+SIZES = {"train": 2000, "validation": 200, "test": 200}
 
 
 def _problem(rng: random.Random, level: int) -> tuple[str, int]:
@@ -45,6 +47,8 @@ def generate(split: str, seed: int = 0, levels: tuple[int, ...] = (1, 2, 3)) -> 
     seen: set[str] = set()
     if split == "test":  # keep test disjoint from train
         seen = {row["question"] for row in generate("train", seed, levels)}
+    elif split == "validation":  # and validation disjoint from both
+        seen = {row["question"] for other in ("train", "test") for row in generate(other, seed, levels)}
     rng = random.Random(f"arith/{split}/{seed}")
     rows: list[dict] = []
     while len(rows) < SIZES[split]:
