@@ -84,3 +84,28 @@ def test_compare_parts_as_one_set(reference, parts, equal):
 
     got = compare(reference, parts, float_rounding=6, numeric_precision=15, strict=True)
     assert got.reference_parsed and got.equal is equal
+
+
+@pytest.mark.parametrize(
+    "reference, answer",
+    [("72", "72"), ("72", "71"), ("-5", "-5"), ("-5", "5"), ("5", "05"), ("+3", "3"), ("10,455", "10455"),
+     ("1000", "1 000"), ("0", "1 000"), ("0", "-0"), ("12345678901234567890", "12345678901234567891")],
+)
+def test_integer_fast_path_gives_math_verifys_verdict(reference, answer):
+    from math_verify import LatexExtractionConfig, parse, verify
+
+    from verifiers.math.equivalence import integer_fast_path
+
+    fast = integer_fast_path(reference, (answer,))
+    assert fast is not None
+    config = (LatexExtractionConfig(),)
+    # math-verify itself misreads "1 000" as 1*000; give it the joined digits to compare the verdicts
+    gold, pred = (parse(f"${normalize_numbers(x)}$", extraction_config=config) for x in (reference, answer))
+    assert fast is verify(gold, pred)
+
+
+@pytest.mark.parametrize("reference, answer", [("1,22", "122"), ("28", r"28\%"), ("2", "2.0"), ("1" * 60, "1" * 60)])
+def test_integer_fast_path_leaves_the_rest_to_math_verify(reference, answer):
+    from verifiers.math.equivalence import integer_fast_path
+
+    assert integer_fast_path(reference, (answer,)) is None
