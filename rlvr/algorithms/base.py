@@ -19,6 +19,11 @@ class Algorithm:
         self.validate()
 
     def validate(self) -> None:
+        c = self.cfg
+        if c.bank_weighting not in ("joint", "paper"):
+            raise ValueError(f"algorithm.bank_weighting must be 'joint' or 'paper'; got {c.bank_weighting!r}")
+        if c.bank_ratio <= 0:
+            raise ValueError(f"algorithm.bank_ratio must be > 0 (bank rows per rollout row); got {c.bank_ratio}")
         if self.divergence is not None and self.cfg.divergence_coef == 0.0:
             raise ValueError(
                 f"divergence={self.div_cfg.name} is chosen but algorithm.divergence_coef is 0; "
@@ -52,7 +57,9 @@ class Algorithm:
             divergence_coef=c.divergence_coef,
             divergence_source="bank" if self.needs_bank else "rollout",
             aggregation=c.aggregation,
+            aggregation_norm=c.aggregation_norm,
             log_ratio_clamp=self.div_cfg.log_ratio_clamp,
+            bank_weighting=c.bank_weighting,
         )
 
 

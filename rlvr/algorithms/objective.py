@@ -26,12 +26,20 @@ class Objective:
     divergence_coef: float = 0.0
     divergence_source: str = "rollout"  # "rollout" (policy samples) or "bank" (pi_0 samples)
     aggregation: str = "token-mean"  # of both terms (rlvr.objectives.aggregation)
+    aggregation_norm: float | None = None  # seq-mean-token-sum-norm's constant
     log_ratio_clamp: float = 20.0
+    # "paper": bank rows travel in micro-batches of their own (Learner.train_step's
+    # separate_sources), so a call sees "rollout" or "bank", never both; see AlgorithmConfig.
+    bank_weighting: str = "joint"
 
     @property
     def needs_entropy(self) -> bool:
         # Entropy is cheap inside the chunked log-prob pass; compute it for logging too.
         return True
+
+    @property
+    def separate_sources(self) -> bool:
+        return self.bank_weighting == "paper" and "bank" in self.sources()
 
     def sources(self) -> list[str]:
         return ["rollout", "bank"] if self.divergence and self.divergence_source == "bank" else ["rollout"]
@@ -39,21 +47,26 @@ class Objective:
     def __call__(
         self, outputs: dict[str, Any], batches: dict[str, Any]
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        rollout, out = batches["rollout"], outputs["rollout"]
-        entropy = getattr(out, "entropy", None)
-        loss, metrics = POLICY_LOSSES.get(self.policy_loss)(
-            out.logprobs,
-            rollout.tensors["logp_old"],
-            rollout.tensors["advantages"],
-            rollout.loss_mask,
-            entropy=entropy,
-            entropy_coef=self.entropy_coef,
-            aggregation=self.aggregation,
-            **self.policy_kwargs,
-        )
-        metrics = {f"policy/{k}": float(v) for k, v in metrics.items()}
-        metrics["loss/policy"] = float(loss.detach())
-        if self.divergence and self.divergence_coef != 0.0:
+        """Loss of one micro-batch: the policy loss on its rollouts plus coef x the divergence on
+        its divergence source, each term present when its rows are (with separate sources a
+        micro-batch holds one of them)."""
+        loss, metrics = None, {}
+        if "rollout" in batches:
+            rollout, out = batches["rollout"], outputs["rollout"]
+            loss, pg_metrics = POLICY_LOSSES.get(self.policy_loss)(
+                out.logprobs,
+                rollout.tensors["logp_old"],
+                rollout.tensors["advantages"],
+                rollout.loss_mask,
+                entropy=getattr(out, "entropy", None),
+                entropy_coef=self.entropy_coef,
+                aggregation=self.aggregation,
+                aggregation_norm=self.aggregation_norm,
+                **self.policy_kwargs,
+            )
+            metrics = {f"policy/{k}": float(v) for k, v in pg_metrics.items()}
+            metrics["loss/policy"] = float(loss.detach())
+        if self.divergence and self.divergence_coef != 0.0 and self.divergence_source in batches:
             div = get_divergence(self.divergence, **self.divergence_params)
             batch, o = batches[self.divergence_source], outputs[self.divergence_source]
             d_loss, d_metrics = divergence_loss(
@@ -62,11 +75,15 @@ class Objective:
                 batch.tensors["logp_ref"],
                 batch.loss_mask,
                 aggregation=self.aggregation,
+                aggregation_norm=self.aggregation_norm,
                 rewards=batch.tensors.get("rewards"),
                 log_ratio_clamp=self.log_ratio_clamp,
             )
-            loss = loss + self.divergence_coef * d_loss
+            term = self.divergence_coef * d_loss
+            loss = term if loss is None else loss + term
             metrics.update({f"divergence/{k}": float(v) for k, v in d_metrics.items()})
             metrics["loss/divergence"] = float(d_loss.detach())
+        if loss is None:
+            raise ValueError(f"the objective got a micro-batch with no source it uses: {sorted(batches)}")
         metrics["loss/total"] = float(loss.detach())
         return loss, metrics

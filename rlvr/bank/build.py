@@ -6,6 +6,7 @@ import logging
 from collections import defaultdict
 from dataclasses import asdict
 
+from rlvr.bank.naming import bank_path
 from rlvr.bank.store import BankSample, BankWriter, ReferenceBank, model_fingerprint, split_prompts
 from rlvr.config.schema import TrainConfig
 from rlvr.data import load_split
@@ -18,8 +19,6 @@ PROMPTS_PER_CALL = 64  # generation calls are chunked so progress shows and memo
 def sample_reference(cfg: TrainConfig) -> ReferenceBank:
     from rlvr.trainer import components
     from rlvr.trainer.progress import progress
-    from rlvr.trainer.trainer import bank_path
-
     path = bank_path(cfg)
     model_path = components.ensure_model(cfg.model)
     tokenizer = components.load_tokenizer(model_path)
@@ -32,8 +31,13 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
     if cfg.bank.recompute_logprobs:
         from rlvr.trainer.reference import ReferenceWorker
 
+        # Scored at the sampling temperature, as the learner scores log pi_theta: the bank's
+        # log-ratio must compare the same two (temperature-scaled) distributions.
         reference = ReferenceWorker(
-            model_path, dtype=cfg.model.dtype, chunk_tokens=cfg.learner.logprob_chunk_size
+            model_path,
+            dtype=cfg.model.dtype,
+            chunk_tokens=cfg.learner.logprob_chunk_size,
+            temperature=cfg.rollout.sampling.temperature,
         )
 
     writer = BankWriter(path, shard_size=cfg.bank.shard_size)

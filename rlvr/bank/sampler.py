@@ -7,18 +7,38 @@ from rlvr.batch import TokenBatch, pack_sequences
 from rlvr.data.cycle import SeededCycle
 
 
+REHEARSE = ("correct", "all")
+
+
 class BankSampler:
-    """Cycles through the samples of `prompt_ids` (D_pef for DPH-RL) in seeded shuffled epochs."""
+    """Cycles through the samples of `prompt_ids` (D_pef for DPH-RL) in seeded shuffled epochs.
+
+    rehearse: "correct" keeps only the samples the verifier accepted, as DPH-RL's D_pef stores
+    (the authors keep a pi_0 sample of a near-perfect prompt only if it is correct); "all" keeps
+    every stored sample of those prompts, wrong ones included (rlvr before 0.2).
+    """
 
     def __init__(
-        self, bank: ReferenceBank, prompt_ids: list[str], *, batch_size: int, pad_id: int, seed: int = 0
+        self,
+        bank: ReferenceBank,
+        prompt_ids: list[str],
+        *,
+        batch_size: int,
+        pad_id: int,
+        seed: int = 0,
+        rehearse: str = "correct",
     ) -> None:
-        self.samples: list[BankSample] = bank.samples(prompt_ids)
+        if rehearse not in REHEARSE:
+            raise ValueError(f"bank.rehearse must be one of {', '.join(REHEARSE)}; got {rehearse!r}")
+        stored = bank.samples(prompt_ids)
+        self.samples: list[BankSample] = [s for s in stored if s.correct] if rehearse == "correct" else stored
         if not self.samples:
+            which = "correct samples" if rehearse == "correct" and stored else "samples"
             raise ValueError(
-                f"bank {bank.path} has no samples for the {len(prompt_ids)} requested prompts "
+                f"bank {bank.path} has no {which} for the {len(prompt_ids)} requested prompts "
                 "(for DPH-RL: no prompt reached bank.pef_threshold; lower it or sample more)"
             )
+        self.rehearse = rehearse
         self.batch_size, self.pad_id = batch_size, pad_id
         self.cycle = SeededCycle(len(self.samples), seed=f"bank/{seed}")
 

@@ -162,8 +162,27 @@ class ReferenceBank:
     def exists(path: str | Path) -> bool:
         return (Path(path) / MANIFEST).exists()
 
-    def check(self, *, model_fingerprint: str, prompts_fingerprint: str) -> None:
-        """Refuse a bank made by another model or on other prompts, naming what differs."""
+    def check(
+        self,
+        *,
+        model_fingerprint: str,
+        prompts_fingerprint: str,
+        sampling: dict[str, Any] | None = None,
+    ) -> None:
+        """Refuse a bank made by another model, on other prompts or under other sampling (the
+        `sampling` fields given, e.g. temperature and top_p), naming what differs."""
+        stored = self.manifest.get("sampling", {})
+        for key, expected in (sampling or {}).items():
+            found = stored.get(key, "missing")
+            if found != expected and not (
+                isinstance(found, int | float) and isinstance(expected, int | float) and float(found) == expected
+            ):
+                raise BankMismatchError(
+                    f"reference bank {self.path} was sampled with sampling.{key}={found!r}, this run samples "
+                    f"with {expected!r}: its pi_0 samples and log-probs belong to another distribution. "
+                    "Point bank.path elsewhere (or drop it to use the default path, which names the "
+                    "sampling) or re-run `rlvr sample-reference` with this run's sampling."
+                )
         for key, expected in (
             ("model_fingerprint", model_fingerprint),
             ("prompts_fingerprint", prompts_fingerprint),

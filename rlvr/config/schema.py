@@ -85,11 +85,19 @@ class AlgorithmConfig:
     eps_low: float = 0.2
     eps_high: float = 0.2
     dual_clip: float | None = None
+    advantage_eps: float = 1e-6  # GRPO's std epsilon: (R - mean) / (std + eps); TRL uses 1e-4
     aggregation: str = "token-mean"
+    aggregation_norm: float | None = None  # seq-mean-token-sum-norm's constant (Dr.GRPO: max response length)
     entropy_coef: float = 0.0
     divergence_coef: float = 0.0  # beta for reverse KL, eta for DPH, the RAPO weight
     filter_zero_advantage_groups: bool = False  # DAPO dynamic sampling (drop all-equal groups)
-    bank_batch_size: int = 0  # DPH: bank samples per step (0 = as many as rollouts)
+    # How bank samples (DPH-RL) join a step. "joint": every micro-batch holds rollouts and bank rows
+    # and its loss is policy + coef * divergence. "paper": the DPH-RL authors' verl fork: bank rows
+    # get micro-batches of their own, every micro-batch's token-mean weighs the same, so the
+    # divergence's effective weight is coef * bank_rows / rollout_rows (README, "Two conventions").
+    bank_weighting: str = "joint"
+    bank_ratio: float = 1.0  # bank rows per rollout row in a step (the authors': 256 / 2048 = 0.125)
+    bank_batch_size: int = 0  # bank rows per step; 0: bank_ratio x the rollout rows
 
 
 @dataclass
@@ -104,6 +112,7 @@ class BankConfig:
     path: str | None = None  # defaults to <run cache>/banks/<model>-<data>
     samples_per_prompt: int = 8
     pef_threshold: float = 1.0  # a prompt is in D_pef when this fraction of its samples is correct
+    rehearse: str = "correct"  # which pi_0 samples of D_pef prompts the divergence sees: correct | all
     shard_size: int = 4096
     recompute_logprobs: bool = False  # recompute pi_0 log-probs with the learner instead of the sampler's
     build_if_missing: bool = True  # `rlvr train` runs sample-reference itself when the bank is missing

@@ -35,7 +35,7 @@ import torch.distributed as dist
 from rlvr.batch import TokenBatch
 from rlvr.learner.distributed import Rendezvous, init_process_group, rng_state, seed_everything, set_rng_state
 from rlvr.learner.logprobs import LogProbModel, LogProbOutput
-from rlvr.learner.microbatch import plan_micro_batches, stack_sources
+from rlvr.learner.microbatch import plan_micro_batches, plan_separate_micro_batches, stack_sources
 from rlvr.learner.options import LearnerOptions, deepspeed_config
 from rlvr.learner.schedule import WarmupSchedule
 from rlvr.learner.weights import gather_full_state_dict, save_hf_folder
@@ -47,7 +47,8 @@ class LossFn(Protocol):
     Called once per micro-batch with each source's log-probs and the source's micro-batch (rows
     and columns aligned, [B_s, L_s]). Returns a scalar loss, treated as the mean over the
     micro-batch, and float metrics that the learner averages over micro-batches (and ranks).
-    Set a class attribute `needs_entropy = True` to get `LogProbOutput.entropy`.
+    Set a class attribute `needs_entropy = True` to get `LogProbOutput.entropy`, and
+    `separate_sources = True` for micro-batches holding one source each (DPH-RL's weighting).
     """
 
     def __call__(
@@ -133,17 +134,25 @@ class Learner:
         """One optimizer step over `batches` (this rank's shard of every source).
 
         Every source is split into the same number of micro-batches, n = ceil(largest source /
-        micro_batch_size). Returns loss_fn's metrics averaged over micro-batches, plus "loss",
+        micro_batch_size), each backpropagating loss / n. A loss_fn with `separate_sources = True`
+        gets micro-batches of one source each instead, weighted by their share of the step's rows
+        (plan_separate_micro_batches). Returns loss_fn's metrics averaged over micro-batches, plus "loss",
         "grad_norm" (before clipping), "lr" (used by this update), "tokens" (non-padding tokens
         processed), "tokens_per_s", "time_s", "micro_batches" and "step" (optimizer steps so far).
         """
         t0 = time.perf_counter()
-        plans = plan_micro_batches(batches, micro_batch_size or self.options.micro_batch_size)
-        n = len(plans)
+        mbs = micro_batch_size or self.options.micro_batch_size
+        if getattr(loss_fn, "separate_sources", False):
+            weighted = plan_separate_micro_batches(batches, mbs)
+        else:
+            plans = plan_micro_batches(batches, mbs)
+            weighted = [(micro, 1.0 / len(plans)) for micro in plans]
+        n = len(weighted)
         with_entropy = bool(getattr(loss_fn, "needs_entropy", False))
         sums: dict[str, float] = defaultdict(float)
-        tokens = 0
-        for micro in plans:
+        counts: dict[str, int] = defaultdict(int)
+        loss_sum, tokens = 0.0, 0
+        for micro, weight in weighted:
             micro = {name: b.to(self.device) for name, b in micro.items()}
             outputs = self._forward(micro, with_entropy=with_entropy)
             loss, metrics = loss_fn(outputs, micro)
@@ -151,18 +160,21 @@ class Learner:
                 raise TypeError(
                     f"loss_fn must return (scalar tensor, metrics), got {type(loss).__name__} as the loss"
                 )
-            self.engine.backward(loss / n, scale_wrt_gas=False)
-            sums["loss"] += float(loss.detach())
+            self.engine.backward(loss * weight, scale_wrt_gas=False)
+            loss_sum += weight * float(loss.detach())
+            # With separate sources a metric comes from the micro-batches of its source only.
             for k, v in metrics.items():
                 sums[k] += float(v.detach() if isinstance(v, torch.Tensor) else v)
+                counts[k] += 1
             tokens += sum(int(b.attention_mask.sum()) for b in micro.values())
         lr = float(self.engine.get_lr()[0])
         self._grad_norm = None
         self.engine.step()
         elapsed = time.perf_counter() - t0
         grad_norm = self._grad_norm if self._own_clip else self.engine.get_global_grad_norm()
-        out = {k: v / n for k, v in sums.items()}
+        out = {k: v / counts[k] for k, v in sums.items()}
         out.update(
+            loss=loss_sum,
             grad_norm=float(grad_norm) if grad_norm is not None else math.nan,
             lr=lr,
             tokens=float(tokens),

@@ -47,6 +47,29 @@ def plan_micro_batches(batches: dict[str, TokenBatch], micro_batch_size: int) ->
     return plans
 
 
+def plan_separate_micro_batches(
+    batches: dict[str, TokenBatch], micro_batch_size: int
+) -> list[tuple[dict[str, TokenBatch], float]]:
+    """Micro-batches of one source each, with the weight of each micro-batch's loss in the step.
+
+    Each source is split on its own into ceil(rows / micro_batch_size) near-equal micro-batches
+    (rollouts first, in `batches` order). Weight = the micro-batch's rows / all rows of the step:
+    when every micro-batch is full this is 1 / num_micro, the DPH-RL authors' verl fork (every
+    micro-batch's own token-mean weighs the same); a smaller bank micro-batch weighs less in
+    proportion, so the divergence's effective weight stays coef x bank rows / rollout rows.
+    """
+    num_micro_batches(batches, micro_batch_size)  # argument checks
+    total = sum(len(b) for b in batches.values())
+    plans: list[tuple[dict[str, TokenBatch], float]] = []
+    for name, b in batches.items():
+        n = math.ceil(len(b) / micro_batch_size)
+        for rows in torch.arange(len(b)).tensor_split(n):
+            if len(rows):
+                part = b.select(slice(int(rows[0]), int(rows[-1]) + 1)).trim()
+                plans.append(({name: part}, len(rows) / total))
+    return plans
+
+
 @dataclass
 class StackedSources:
     """Rows of several sources padded to one width; `spans[name] = (first_row, end_row, width)`."""

@@ -12,7 +12,13 @@ from rlvr.rollout.types import generations_to_batch
 
 
 def build_rollout_batch(
-    generations, results, *, advantage: str, pad_id: int, filter_zero_advantage_groups: bool = False
+    generations,
+    results,
+    *,
+    advantage: str,
+    pad_id: int,
+    filter_zero_advantage_groups: bool = False,
+    advantage_eps: float = 1e-6,
 ) -> tuple[TokenBatch | None, dict[str, float]]:
     """The rollout batch (tensors: logp_old, advantages, rewards) and metrics of the whole rollout.
 
@@ -22,7 +28,7 @@ def build_rollout_batch(
     """
     rewards = torch.tensor([r.score for r in results], dtype=torch.float32)
     group_ids = torch.tensor([g.prompt_index for g in generations], dtype=torch.long)
-    advantages = compute_advantages(advantage, rewards, group_ids)
+    advantages = compute_advantages(advantage, rewards, group_ids, eps=advantage_eps)
     metrics = reward_metrics(generations, results)
 
     keep = torch.ones(len(generations), dtype=torch.bool)

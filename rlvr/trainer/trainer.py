@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 
 from rlvr.algorithms import build_algorithm
 from rlvr.bank import BankSampler, ReferenceBank, model_fingerprint
+from rlvr.bank.naming import bank_path, sampling_signature
 from rlvr.config.schema import TrainConfig
 from rlvr.data import load_split
 from rlvr.data.cycle import SeededCycle
@@ -58,15 +58,37 @@ class Trainer:
                 "raise bank.pef_threshold or use harder data"
             )
         self.prompt_cycle = SeededCycle(len(self.train_index), seed=f"prompts/{cfg.seed}")
-        self.bank_sampler = None
+        self.bank_sampler, self.bank_stats = None, {}
         if self.algorithm.needs_bank:
             bank_ids = self.algorithm.bank_prompt_ids(all_ids, self.bank)
+            rollout_rows = cfg.prompts_per_step * cfg.rollout.sampling.n
             self.bank_sampler = BankSampler(
                 self.bank,
                 bank_ids,
                 pad_id=self.pad_id,
                 seed=cfg.seed,
-                batch_size=cfg.algorithm.bank_batch_size or cfg.prompts_per_step * cfg.rollout.sampling.n,
+                batch_size=cfg.algorithm.bank_batch_size
+                or max(1, round(cfg.algorithm.bank_ratio * rollout_rows)),
+                rehearse=cfg.bank.rehearse,
+            )
+            self.bank_stats = {
+                "bank/pef_prompts": float(len(self.bank.pef_prompt_ids)),
+                "bank/exp_prompts": float(len(self.bank.exp_prompt_ids)),
+                "bank/pef_fraction": len(self.bank.pef_prompt_ids) / max(1, len(all_ids)),
+                "bank/rehearsal_samples": float(len(self.bank_sampler.samples)),
+                "bank/rows_per_step": float(self.bank_sampler.batch_size),
+            }
+            log.info(
+                "D_pef %d of %d training prompts (%.0f%%), D_exp %d; %d pi_0 samples rehearsed (%s), "
+                "%d bank rows per step (%s weighting)",
+                len(self.bank.pef_prompt_ids),
+                len(all_ids),
+                100 * self.bank_stats["bank/pef_fraction"],
+                len(self.bank.exp_prompt_ids),
+                len(self.bank_sampler.samples),
+                cfg.bank.rehearse,
+                self.bank_sampler.batch_size,
+                cfg.algorithm.bank_weighting,
             )
         s = cfg.rollout.sampling
         self.sampling = components.sampling_params(s)
@@ -104,6 +126,8 @@ class Trainer:
             resume=cfg.resume,
             resume_step=self.step_count,
         )
+        if self.bank_stats:  # D_pef/D_exp sizes beside the run's metrics (and in the report)
+            self.tracker.log(self.bank_stats, self.step_count)
 
     # ----------------------------------------------------------------------------------- the step
     def step(self) -> dict[str, float]:
@@ -126,6 +150,7 @@ class Trainer:
             advantage=cfg.algorithm.advantage,
             pad_id=self.pad_id,
             filter_zero_advantage_groups=cfg.algorithm.filter_zero_advantage_groups,
+            advantage_eps=cfg.algorithm.advantage_eps,
         )
         if batch is not None:
             if self.reference is not None:
@@ -279,23 +304,9 @@ class Trainer:
         bank.check(
             model_fingerprint=model_fingerprint(self.model_path),
             prompts_fingerprint=prompts_fingerprint(self.prompts),
+            sampling=sampling_signature(self.cfg),
         )
         return bank
-
-
-def bank_path(cfg: TrainConfig) -> Path:
-    if cfg.bank.path:
-        return Path(cfg.bank.path).expanduser()
-    limit = f"-first{cfg.data.limit}" if cfg.data.limit else ""
-    where = "".join(
-        "-" + re.sub(r"[^A-Za-z0-9_.]", "_", f"{key}{'_'.join(map(str, values))}")
-        for key, values in sorted(cfg.data.where.items())
-    )  # {level: [1, 2]} -> "-level1_2"
-    return (
-        Path(cfg.cache_dir)
-        / "banks"
-        / f"{cfg.model.name}-{cfg.data.name}{where}{limit}-n{cfg.bank.samples_per_prompt}"
-    )
 
 
 def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:

@@ -116,3 +116,64 @@ def test_the_run_threshold_splits_the_stored_samples(tmp_path):
     bank = ReferenceBank(path, pef_threshold=0.75)
     assert (bank.pef_prompt_ids, bank.exp_prompt_ids) == (["a", "b"], ["c", "d"])
     assert ReferenceBank(path, pef_threshold=0.25).exp_prompt_ids == ["d"]
+
+
+def _mixed_bank(tmp_path):
+    """Prompt a: 4/4 correct, b: 3/4, c: 1/4; sampled at T=1.0, top_p=0.9."""
+    from dataclasses import replace
+
+    w = BankWriter(tmp_path / "mixed")
+    for pid, n_correct in (("a", 4), ("b", 3), ("c", 1)):
+        for k in range(4):
+            w.add(replace(_sample(pid, k), text=f"{pid}-{k}", correct=k < n_correct))
+    w.finish(
+        {
+            "model_fingerprint": "M",
+            "prompts_fingerprint": "P",
+            "split": {"pef": ["a"], "exp": ["b", "c"]},
+            "sampling": {"n": 4, "temperature": 1.0, "top_p": 0.9, "top_k": None, "max_tokens": 64},
+        }
+    )
+    return ReferenceBank(tmp_path / "mixed", pef_threshold=0.75)
+
+
+def test_only_correct_pi0_samples_are_rehearsed_by_default(tmp_path):
+    bank = _mixed_bank(tmp_path)
+    assert bank.pef_prompt_ids == ["a", "b"]
+    correct = BankSampler(bank, bank.pef_prompt_ids, batch_size=2, pad_id=0)
+    assert sorted(s.text for s in correct.samples) == ["a-0", "a-1", "a-2", "a-3", "b-0", "b-1", "b-2"]
+    every = BankSampler(bank, bank.pef_prompt_ids, batch_size=2, pad_id=0, rehearse="all")
+    assert len(every.samples) == 8 and "b-3" in {s.text for s in every.samples}
+    # an epoch of batches draws each correct sample once and never the wrong one
+    drawn = [correct.samples[i].text for i in correct.cycle.take(7)]
+    assert sorted(drawn) == sorted(s.text for s in correct.samples)
+    with pytest.raises(ValueError, match="no correct samples"):
+        BankSampler(_only_wrong(tmp_path), ["z"], batch_size=1, pad_id=0)
+    with pytest.raises(ValueError, match="bank.rehearse must be one of correct, all"):
+        BankSampler(bank, bank.pef_prompt_ids, batch_size=2, pad_id=0, rehearse="wrong")
+
+
+def _only_wrong(tmp_path):
+    from dataclasses import replace
+
+    w = BankWriter(tmp_path / "wrong")
+    w.add(replace(_sample("z", 0), correct=False))
+    return w.finish({"split": {"pef": ["z"], "exp": []}})
+
+
+def test_a_bank_is_refused_under_other_sampling_naming_the_field(tmp_path):
+    bank = _mixed_bank(tmp_path)
+    bank.check(model_fingerprint="M", prompts_fingerprint="P", sampling={"temperature": 1.0, "top_p": 0.9})
+    with pytest.raises(BankMismatchError, match=r"sampling.temperature=1.0, this run samples with 0.7"):
+        bank.check(model_fingerprint="M", prompts_fingerprint="P", sampling={"temperature": 0.7, "top_p": 0.9})
+    with pytest.raises(BankMismatchError, match=r"sampling.top_p=0.9, this run samples with 1.0"):
+        bank.check(model_fingerprint="M", prompts_fingerprint="P", sampling={"temperature": 1.0, "top_p": 1.0})
+
+
+def test_the_default_bank_path_names_the_sampling():
+    from rlvr.bank.naming import bank_path
+    from rlvr.config import compose_config
+
+    base = bank_path(compose_config([]))
+    hot = bank_path(compose_config(["rollout.sampling.temperature=0.7", "rollout.sampling.top_p=0.95"]))
+    assert base.name.endswith("-T1-p1") and hot.name.endswith("-T0.7-p0.95") and base.parent == hot.parent

@@ -110,8 +110,8 @@ def test_smollm2_sql_recipe_trains_the_real_model_on_the_levels_it_solves():
     assert dict(cfg.data.where) == {"level": [1, 2]}
     assert cfg.eval.temperature == cfg.rollout.sampling.temperature < 1.0
     assert (cfg.algorithm.name, cfg.divergence.name) == ("dph", "forward_kl")
-    from rlvr.trainer.trainer import bank_path
+    from rlvr.bank.naming import bank_path
 
     # A bank sampled on levels 1-2 is named apart from one sampled on every level.
-    assert bank_path(cfg).name == "smollm2-135m-sql-level1_2-n8"
-    assert bank_path(compose_config(["model=smollm2-135m", "data=sql"])).name == "smollm2-135m-sql-n8"
+    assert bank_path(cfg).name == "smollm2-135m-sql-level1_2-n8-T0.7-p1"
+    assert bank_path(compose_config(["model=smollm2-135m", "data=sql"])).name == "smollm2-135m-sql-n8-T1-p1"
