@@ -73,9 +73,17 @@ def main() -> None:
     report("math-verify called directly (as installed)", rows, math_verify_direct(rows), not args.quiet)
     import verifiers.math.antlr_compat  # noqa: F401  (from here on, percentages parse)
 
-    report("math-verify called directly (+ antlr_compat)", rows, math_verify_direct(rows), not args.quiet)
+    direct = math_verify_direct(rows)
+    report("math-verify called directly (+ antlr_compat)", rows, direct, not args.quiet)
+    held = [i for i, r in enumerate(rows) if r["split"] == "holdout"]
+    report(f"  the same, holdout split only ({len(held)} pairs)", [rows[i] for i in held], [direct[i] for i in held], False)
     for extract in args.extract:
-        report(f"verifier, extract={extract}", rows, verifier(rows, extract, args.workers), not args.quiet)
+        accepted = verifier(rows, extract, args.workers)
+        report(f"verifier, extract={extract}", rows, accepted, not args.quiet)
+        if extract == "default":
+            held = [i for i, r in enumerate(rows) if r["split"] == "holdout"]
+            report(f"  the same, holdout split only ({len(held)} pairs)", [rows[i] for i in held],
+                   [accepted[i] for i in held], False)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ problems (worked text, gold as MATH/GSM8K print it, equivalent right forms, typi
 rendered in the answer styles models use (boxed, Minerva's "Final Answer: ... I hope it is correct.",
 GSM8K's "####", "The answer is", prose with no cue, a display block); HARD holds hand-written pairs
 for each class of issue 10 (several boxes, hedges, percentages, number formats, the last_number hack,
-"Final Answer:" prose). Labels come from construction (a right form or a wrong answer) and were read
+"Final Answer:" prose); HOLDOUT holds pairs written after the extraction rules were last changed
+(split "holdout": run once, never tuned on; the rest is split "dev"). Labels come from construction (a right form or a wrong answer) and were read
 by hand; `bench_math_labelled.py` compares them with math-verify called directly, and the rows where
 math-verify disagrees carry a `note` saying why (written by hand after reading each one).
 """
@@ -19,6 +20,7 @@ import json
 from pathlib import Path
 
 from math_labelled_hard import HARD
+from math_labelled_holdout import HOLDOUT
 from math_labelled_problems import PROBLEMS
 
 OUT = Path(__file__).resolve().parents[2] / "tests" / "verifiers" / "data" / "math_labelled.jsonl"
@@ -61,6 +63,11 @@ def rows():
                         "response": render(style, p["work"], answer, plain), "label": False})
     for k, (cls, gold, response, label) in enumerate(HARD):
         out.append({"id": f"h{k:03d}", "class": cls, "gold": gold, "response": response, "label": label})
+    for row in out:
+        row["split"] = "dev"  # seen while the extraction rules were written
+    for k, (cls, gold, response, label) in enumerate(HOLDOUT):
+        out.append({"id": f"x{k:03d}", "class": cls, "gold": gold, "response": response, "label": label,
+                    "split": "holdout"})
     notes = json.loads(NOTES.read_text()) if NOTES.exists() else {}
     for row in out:
         if row["id"] in notes:
