@@ -115,8 +115,11 @@ def ppo_clip(
     if entropy is not None:
         check_per_token("entropy", entropy, shape)
         ent = torch.where(valid, entropy.to(dtype), zero)
-        loss = loss - entropy_coef * aggregate(ent, mask, aggregation, norm=aggregation_norm)
-        metrics["entropy"] = masked_mean(ent, valid)
+        if entropy_coef != 0.0:
+            loss = loss - entropy_coef * aggregate(ent, mask, aggregation, norm=aggregation_norm)
+        # With coefficient 0 the entropy stays out of the graph: logged, never backpropagated
+        # (the learner's hand-written backward then skips its entropy path).
+        metrics["entropy"] = masked_mean(ent.detach(), valid)
 
     with torch.no_grad():
         metrics.update(

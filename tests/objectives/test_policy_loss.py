@@ -164,3 +164,19 @@ def test_registry_and_errors():
         ppo_clip(x, x, torch.zeros(1), torch.ones(1, 2), eps_low=1.0)
     with pytest.raises(ValueError, match=r"advantages have shape \(3,\)"):
         ppo_clip(x, x, torch.zeros(3), torch.ones(1, 2))
+
+
+def test_zero_entropy_coefficient_keeps_entropy_out_of_the_graph():
+    """Entropy with coefficient 0 is logged but never backpropagated (no entropy backward cost)."""
+    logp = torch.tensor([[-1.0, -2.0]], dtype=F64, requires_grad=True)
+    entropy = torch.tensor([[0.5, 1.5]], dtype=F64, requires_grad=True)
+    loss, metrics = ppo_clip(
+        logp,
+        logp.detach() - 0.1,
+        torch.tensor([1.0], dtype=F64),
+        torch.ones(1, 2, dtype=F64),
+        entropy=entropy,
+        entropy_coef=0.0,
+    )
+    assert metrics["entropy"] == pytest.approx(1.0)
+    assert torch.autograd.grad(loss, entropy, allow_unused=True) == (None,)
