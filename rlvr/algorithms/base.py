@@ -23,7 +23,9 @@ class Algorithm:
         if c.bank_weighting not in ("joint", "paper"):
             raise ValueError(f"algorithm.bank_weighting must be 'joint' or 'paper'; got {c.bank_weighting!r}")
         if c.bank_ratio <= 0:
-            raise ValueError(f"algorithm.bank_ratio must be > 0 (bank rows per rollout row); got {c.bank_ratio}")
+            raise ValueError(
+                f"algorithm.bank_ratio must be > 0 (bank rows per rollout row); got {c.bank_ratio}"
+            )
         if self.divergence is not None and self.cfg.divergence_coef == 0.0:
             raise ValueError(
                 f"divergence={self.div_cfg.name} is chosen but algorithm.divergence_coef is 0; "

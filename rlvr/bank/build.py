@@ -19,6 +19,7 @@ PROMPTS_PER_CALL = 64  # generation calls are chunked so progress shows and memo
 def sample_reference(cfg: TrainConfig) -> ReferenceBank:
     from rlvr.trainer import components
     from rlvr.trainer.progress import progress
+
     path = bank_path(cfg)
     model_path = components.ensure_model(cfg.model)
     tokenizer = components.load_tokenizer(model_path)

@@ -6,7 +6,6 @@ from rlvr.bank.store import BankSample, ReferenceBank
 from rlvr.batch import TokenBatch, pack_sequences
 from rlvr.data.cycle import SeededCycle
 
-
 REHEARSE = ("correct", "all")
 
 

@@ -175,7 +175,9 @@ class ReferenceBank:
         for key, expected in (sampling or {}).items():
             found = stored.get(key, "missing")
             if found != expected and not (
-                isinstance(found, int | float) and isinstance(expected, int | float) and float(found) == expected
+                isinstance(found, int | float)
+                and isinstance(expected, int | float)
+                and float(found) == expected
             ):
                 raise BankMismatchError(
                     f"reference bank {self.path} was sampled with sampling.{key}={found!r}, this run samples "

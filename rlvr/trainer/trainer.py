@@ -71,6 +71,18 @@ class Trainer:
                 or max(1, round(cfg.algorithm.bank_ratio * rollout_rows)),
                 rehearse=cfg.bank.rehearse,
             )
+            rehearsed = len(self.bank_sampler.samples)
+            if not cfg.algorithm.bank_batch_size and self.bank_sampler.batch_size > rehearsed:
+                # More rows than distinct stored samples would forward the same sample twice in a
+                # step: pointless compute (set algorithm.bank_batch_size to ask for it anyway).
+                log.warning(
+                    "bank_ratio asks for %d bank rows per step but D_pef has %d rehearsal samples: "
+                    "using %d (algorithm.bank_batch_size overrides)",
+                    self.bank_sampler.batch_size,
+                    rehearsed,
+                    rehearsed,
+                )
+                self.bank_sampler.batch_size = rehearsed
             self.bank_stats = {
                 "bank/pef_prompts": float(len(self.bank.pef_prompt_ids)),
                 "bank/exp_prompts": float(len(self.bank.exp_prompt_ids)),

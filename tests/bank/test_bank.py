@@ -165,9 +165,13 @@ def test_a_bank_is_refused_under_other_sampling_naming_the_field(tmp_path):
     bank = _mixed_bank(tmp_path)
     bank.check(model_fingerprint="M", prompts_fingerprint="P", sampling={"temperature": 1.0, "top_p": 0.9})
     with pytest.raises(BankMismatchError, match=r"sampling.temperature=1.0, this run samples with 0.7"):
-        bank.check(model_fingerprint="M", prompts_fingerprint="P", sampling={"temperature": 0.7, "top_p": 0.9})
+        bank.check(
+            model_fingerprint="M", prompts_fingerprint="P", sampling={"temperature": 0.7, "top_p": 0.9}
+        )
     with pytest.raises(BankMismatchError, match=r"sampling.top_p=0.9, this run samples with 1.0"):
-        bank.check(model_fingerprint="M", prompts_fingerprint="P", sampling={"temperature": 1.0, "top_p": 1.0})
+        bank.check(
+            model_fingerprint="M", prompts_fingerprint="P", sampling={"temperature": 1.0, "top_p": 1.0}
+        )
 
 
 def test_the_default_bank_path_names_the_sampling():

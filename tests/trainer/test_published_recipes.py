@@ -22,7 +22,9 @@ def _rollout(seed=0, rows=4, max_len=6):
     batch = pack_sequences([[1, 2]] * rows, [[3] * n for n in lengths], pad_id=0)
     batch.tensors["logp_old"] = -torch.rand(batch.input_ids.shape, generator=g) * batch.loss_mask
     batch.tensors["advantages"] = torch.randn(rows, generator=g)
-    logp = (batch.tensors["logp_old"] + 0.1 * torch.randn(batch.input_ids.shape, generator=g)) * batch.loss_mask
+    logp = (
+        batch.tensors["logp_old"] + 0.1 * torch.randn(batch.input_ids.shape, generator=g)
+    ) * batch.loss_mask
     return batch, logp.requires_grad_()
 
 
@@ -72,7 +74,9 @@ def test_trainer_passes_the_epsilon_to_the_rollout_batch():
         )
         for i in range(2)
     ]
-    results = [VerifyResult(score=s, correct=bool(s), reason=Reason.OK if s else Reason.WRONG) for s in (1.0, 0.0)]
+    results = [
+        VerifyResult(score=s, correct=bool(s), reason=Reason.OK if s else Reason.WRONG) for s in (1.0, 0.0)
+    ]
     tight, _ = build_rollout_batch(gens, results, advantage="grpo", pad_id=0, advantage_eps=1e-6)
     loose, _ = build_rollout_batch(gens, results, advantage="grpo", pad_id=0, advantage_eps=1.0)
     std = float(torch.tensor([1.0, 0.0]).std())
@@ -101,12 +105,12 @@ def test_rapo_objective_has_its_entropy_bonus():
     batch.tensors["logp_ref"] = batch.tensors["logp_old"].clone()
     batch.tensors["rewards"] = torch.tensor([1.0, 0.0, 1.0, 0.0])
     entropy = torch.rand(batch.input_ids.shape) * batch.loss_mask
-    with_h, m = objective(
-        {"rollout": LogProbOutput(logprobs=logp, entropy=entropy)}, {"rollout": batch}
-    )
+    with_h, m = objective({"rollout": LogProbOutput(logprobs=logp, entropy=entropy)}, {"rollout": batch})
     without_h, _ = objective({"rollout": LogProbOutput(logprobs=logp)}, {"rollout": batch})
     token_mean_h = (entropy * batch.loss_mask).sum() / batch.loss_mask.sum()
-    torch.testing.assert_close(without_h - with_h, objective.entropy_coef * token_mean_h, rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(
+        without_h - with_h, objective.entropy_coef * token_mean_h, rtol=1e-4, atol=1e-7
+    )
     assert m["policy/entropy"] == pytest.approx(float(token_mean_h), rel=1e-5)
 
 
