@@ -41,6 +41,7 @@ PRODUCTS = ["lamp", "desk", "chair", "pen", "mug", "rug", "clock", "fan", "bag",
 EXTRA_FIRST = ["Mo", "Nia", "Oli", "Pia", "Quin", "Rex", "Sol", "Tia", "Uma"]
 EXTRA_PRODUCTS = ["cup", "hat", "vase", "sock"]
 SUITE_SIZE = 8
+THRESHOLDS = list(range(10, 85, 5))  # the prices the level-2 questions compare with
 DB_VERSION = "v2"  # in the cached file names: a database of another generator version is never reused
 INSTRUCTION = "Answer with one SQLite query in a ```sql code block."
 # Worked examples shown in every prompt: no question of the grid has these shapes (all_questions).
@@ -62,10 +63,12 @@ def _schema_text() -> str:
     )
 
 
-def _fill(conn: sqlite3.Connection, rng: random.Random, variant: bool) -> None:
-    """One draw of the shop's contents. The main database keeps whole-dollar prices of 3..89 and
-    quantities of 1..9 (as in version 1); variants widen both, add cents and put a price exactly on a
-    threshold the questions ask about (> vs >=)."""
+def _fill(conn: sqlite3.Connection, rng: random.Random, variant: int) -> None:
+    """One draw of the shop's contents. The main database (variant 0) keeps whole-dollar prices of
+    3..89 and quantities of 1..9 (as in version 1); variants widen both and add cents, and each puts
+    prices on and just under its share of the price thresholds the questions ask about (THRESHOLDS,
+    dealt round-robin over the SUITE_SIZE variants), so `>= 40` fails for `> 40` and `<= 19` for `< 20`: the
+    boundary values of Zhong et al.'s fuzzing."""
     names = FIRST + rng.sample(EXTRA_FIRST, rng.randint(2, len(EXTRA_FIRST)))
     rng.shuffle(names)
     weights = [rng.uniform(0.2, 3.0) for _ in CITIES]  # skewed: cities get different counts
@@ -77,7 +80,9 @@ def _fill(conn: sqlite3.Connection, rng: random.Random, variant: bool) -> None:
     prices = [float(p) for p in rng.sample(range(3, 120 if variant else 90), len(products))]
     if variant:
         prices = [p + rng.choice((0.0, 0.25, 0.5, 0.99)) for p in prices]
-        prices[rng.randrange(len(prices))] = float(rng.randrange(10, 85, 5))
+        edges = [x for t in THRESHOLDS[(variant - 1) % SUITE_SIZE :: SUITE_SIZE] for x in (float(t), t - 0.5)]
+        for i, x in zip(rng.sample(range(len(prices)), len(edges)), edges, strict=True):
+            prices[i] = x
     conn.executemany("INSERT INTO products VALUES (?, ?, ?)", [(i + 1, n, p) for i, (n, p) in enumerate(zip(products, prices, strict=True))])
     # Everyone orders once (no question's SUM runs over nothing), then skewed extra orders.
     buyers = list(range(1, len(names) + 1)) + rng.choices(range(1, len(names) + 1), k=rng.randint(40, 160))
@@ -85,7 +90,7 @@ def _fill(conn: sqlite3.Connection, rng: random.Random, variant: bool) -> None:
     goods += rng.choices(goods, k=len(buyers) - len(goods))
     rng.shuffle(goods)
     # Variants may exceed the main database's 1..9, so `quantity = 9` is not taken for `quantity > 8`.
-    top = rng.choice((9, 12)) if variant else 9
+    top = rng.choice((9, 12)) if variant else 9  # quantities
     conn.executemany(
         "INSERT INTO orders VALUES (?, ?, ?, ?)",
         [(i + 1, c, p, rng.randint(1, top)) for i, (c, p) in enumerate(zip(buyers, goods, strict=True))],
@@ -93,13 +98,14 @@ def _fill(conn: sqlite3.Connection, rng: random.Random, variant: bool) -> None:
 
 
 def _well_posed(conn: sqlite3.Connection, main: bool) -> bool:
-    """No ties in the rankings the questions ask for; on the main database every gold answer is
+    """Distinct prices and no ties in the rankings the questions ask for; on the main database every gold answer is
     non-trivial (not empty, NULL or 0) and no three cities have the same number of customers."""
     spend = conn.execute(
         "SELECT SUM(o.quantity * p.price) FROM orders o JOIN products p ON o.product_id = p.id GROUP BY o.customer_id"
     ).fetchall()
     units = conn.execute("SELECT SUM(quantity) FROM orders GROUP BY product_id").fetchall()
-    if len(set(spend)) < len(spend) or len(set(units)) < len(units):
+    prices = conn.execute("SELECT price FROM products").fetchall()
+    if len(set(spend)) < len(spend) or len(set(units)) < len(units) or len(set(prices)) < len(prices):
         return False
     if not main:
         return True
@@ -116,7 +122,7 @@ def build_database(path: Path, seed: int = 0, variant: int = 0) -> Path:
         rng = random.Random(f"sql-db/{seed}/{variant}/{attempt}")
         mem = sqlite3.connect(":memory:")
         mem.executescript(_schema_text())
-        _fill(mem, rng, variant=variant > 0)
+        _fill(mem, rng, variant)
         if _well_posed(mem, main=variant == 0):
             break
         mem.close()
@@ -178,7 +184,7 @@ def all_questions() -> list[tuple[int, str, str]]:
                 f"SELECT COUNT(*) FROM orders WHERE quantity > {q}",
             )
         )
-    for price in range(10, 85, 5):
+    for price in THRESHOLDS:
         for word, op in (("more", ">"), ("less", "<")):
             out.append(
                 (

@@ -105,6 +105,8 @@ def test_same_result_semantics():
         (1_700_000_000, 1_700_000_001, False),  # epoch seconds one second apart
         (1_700_000_000.0, 1_700_000_009.0, False),  # integral REALs too
         (12_345_678.90, 12_345_678.87, False),  # cents of a large REAL
+        (1_512_345_678.90, 1_512_345_678.87, False),  # cents at 1.5e9: 2e-11 relative
+        (1_234_567_890, 1_234_567_890.5, False),  # CAST(x AS INTEGER) of a REAL with a fraction
         (12_345_678.90, 12_345_678.90 + 1e-8, True),  # summation-order noise
         (0.1 + 0.2, 0.3, True),
         (1 / 3, 0.3333333, False),  # 7 digits is not the value

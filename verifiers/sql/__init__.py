@@ -36,7 +36,8 @@ class SqlOptions(PoolOptions):
                   past it), and the worker is killed at 2 * timeout + 1 if SQLite hangs.
     max_rows:     a query returning more rows is `too_many_rows` (the gold query too: reason error).
     rel_tol, abs_tol: two numbers that are not both integral match when
-                  |a - b| <= max(rel_tol * max(|a|, |b|), abs_tol); integers compare exactly.
+                  |a - b| <= max(rel_tol * max(|a|, |b|), abs_tol) (defaults 1e-11, 1e-9; see
+                  `verifiers.sql.compare`); integers compare exactly.
     Only a ```sql block counts as `formatted` (earns score_format).
     """
 
