@@ -148,3 +148,40 @@ def test_gold_results_are_cached_per_database_and_query(shop_db):
     _gold(db, (2, 1), GOLD_BAG, 1.0, 100)  # the database file changed: a new entry
     info = _gold.cache_info()
     assert (info.hits, info.misses) == (2, 2)
+
+
+BY_CITY = "SELECT name FROM customers ORDER BY city"  # ann and cy both live in paris: a tie
+
+
+@pytest.mark.parametrize(
+    "pred, gold, reason",
+    [
+        ("SELECT name FROM customers ORDER BY city, name DESC", BY_CITY, Reason.OK),  # cy before ann: tie broken otherwise
+        ("SELECT name FROM customers ORDER BY city, name", BY_CITY, Reason.OK),
+        ("SELECT name FROM customers ORDER BY city DESC", BY_CITY, Reason.WRONG),  # the order outside the tie counts
+        ("SELECT name FROM customers ORDER BY name", BY_CITY, Reason.WRONG),
+        ("SELECT name FROM customers ORDER BY city, name DESC", BY_CITY + "; -- paris tie", Reason.OK),
+        ("SELECT name, city FROM customers ORDER BY 2, 1 DESC", "SELECT name, city AS c FROM customers ORDER BY c", Reason.OK),
+        ("SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*) DESC, customer_id",
+         "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*) DESC", Reason.OK),  # 1, 2, 3 tie at 2 orders; the gold lists 3, 2, 1
+        ("SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*), customer_id",
+         "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*) DESC", Reason.WRONG),
+    ],
+)
+def test_rows_tied_on_the_gold_order_keys_may_come_in_any_order(sql_verifier, shop_db, pred, gold, reason):
+    result = sql_verifier.verify(fenced(pred), gold, db_path=str(shop_db))
+    assert result.reason is reason, result
+
+
+def test_order_key_rewrite_and_tie_runs():
+    from verifiers.sql.ties import tie_runs, with_order_keys
+
+    sql, k = with_order_keys("SELECT name, price AS p FROM products ORDER BY p DESC, 1; -- note")
+    assert k == 2 and sql.startswith("SELECT name, price AS p, price AS __rlvr_order_key_0, name AS __rlvr_order_key_1 ")
+    assert with_order_keys("SELECT DISTINCT a FROM t ORDER BY a") is None  # extra columns would change DISTINCT
+    assert with_order_keys("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1") is None
+    assert with_order_keys("SELECT * FROM t ORDER BY a") is None
+    assert with_order_keys("SELECT a FROM t ORDER BY 3") is None
+    assert tie_runs([(1,), (2,), (2,), (None,), (None,)]) == (1, 2, 2) and tie_runs([]) == ()
+    assert same_result([(1,), (2,), (3,)], [(1,), (3,), (2,)], ordered=True, ties=(1, 2))
+    assert not same_result([(1,), (2,), (3,)], [(2,), (1,), (3,)], ordered=True, ties=(1, 2))

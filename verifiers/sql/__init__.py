@@ -3,7 +3,8 @@
 Reference: the gold SQL query. Metadata: `db_path`, the SQLite file both queries run on, and
 optionally `db_suite`, database variants the prediction must also match the gold on (test-suite
 execution, see `verifiers.sql.suite`). Correct when the predicted query's result equals the gold
-query's on `db_path` and on every variant (see `verifiers.sql.compare`); the first mismatch stops.
+query's on `db_path` and on every variant (see `verifiers.sql.compare`; rows tied on an ordered
+gold's keys may come in any order, `verifiers.sql.ties`); the first mismatch stops.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from verifiers.sql.compare import ABS_TOL, REL_TOL, gold_is_ordered, same_result
 from verifiers.sql.extract import STRATEGIES, extract_sql
 from verifiers.sql.sandbox import QueryOutcome, run_query
 from verifiers.sql.suite import SuiteError, suite_paths
+from verifiers.sql.ties import tie_runs, with_order_keys
 
 __all__ = ["SqlOptions", "SqlVerifier", "extract_sql", "run_query"]
 
@@ -62,10 +64,28 @@ class SqlOptions(PoolOptions):
 
 
 @lru_cache(maxsize=512)
-def _gold(db_path: str, stamp: tuple[int, int], gold_sql: str, timeout: float, max_rows: int) -> tuple[QueryOutcome, bool]:
-    """Gold result and ordering, cached per worker by (database file and its mtime/size, gold query):
-    a group of samples shares one gold query, and a changed database file is a new key."""
-    return run_query(db_path, gold_sql, timeout=timeout, max_rows=max_rows), gold_is_ordered(gold_sql)
+def _gold(
+    db_path: str, stamp: tuple[int, int], gold_sql: str, timeout: float, max_rows: int
+) -> tuple[QueryOutcome, bool, tuple[int, ...] | None]:
+    """Gold result, ordering and runs of tied rows, cached per worker by (database file and its
+    mtime/size, gold query): a group of samples shares one gold query, and a changed database file
+    is a new key."""
+    outcome = run_query(db_path, gold_sql, timeout=timeout, max_rows=max_rows)
+    ordered = gold_is_ordered(gold_sql)
+    if not ordered or outcome.rows is None:
+        return outcome, ordered, None
+    rewrite = with_order_keys(gold_sql)
+    if rewrite is None:
+        return outcome, ordered, None
+    keyed_sql, n_keys = rewrite
+    keyed = run_query(db_path, keyed_sql, timeout=timeout, max_rows=max_rows)
+    if keyed.rows is None:
+        return outcome, ordered, None
+    visible = [row[:-n_keys] for row in keyed.rows]
+    # The rewrite must not change what the gold returns (it may change the order among ties only).
+    if not same_result(outcome.rows, visible, ordered=False, rel_tol=0.0, abs_tol=0.0):
+        return outcome, ordered, None
+    return QueryOutcome(visible), ordered, tie_runs([row[-n_keys:] for row in keyed.rows])
 
 
 def _where(db: str, index: int, total: int) -> str:
@@ -102,7 +122,7 @@ class SqlVerifier(PooledVerifier):
                 st = os.stat(db)
             except OSError as exc:
                 return Judgement(Reason.ERROR, f"cannot read database {db!r}: {exc.strerror}", formatted)
-            gold, ordered = _gold(os.path.abspath(db), (st.st_mtime_ns, st.st_size), reference, opts.timeout, opts.max_rows)
+            gold, ordered, ties = _gold(os.path.abspath(db), (st.st_mtime_ns, st.st_size), reference, opts.timeout, opts.max_rows)
             if gold.rows is None:
                 return Judgement(Reason.ERROR, f"gold query failed{where} ({gold.reason}): {short(gold.detail, 120)}", formatted)
             left = deadline - time.monotonic()
@@ -111,7 +131,7 @@ class SqlVerifier(PooledVerifier):
             pred = run_query(db, sql, timeout=min(opts.timeout, left), max_rows=opts.max_rows)
             if pred.rows is None:
                 return Judgement(pred.reason or Reason.ERROR, short(pred.detail, 160 - len(where)) + where, formatted)
-            if not same_result(gold.rows, pred.rows, ordered=ordered, rel_tol=opts.rel_tol, abs_tol=opts.abs_tol):
+            if not same_result(gold.rows, pred.rows, ordered=ordered, rel_tol=opts.rel_tol, abs_tol=opts.abs_tol, ties=ties):
                 return Judgement(Reason.WRONG, f"{len(pred.rows)} rows vs {len(gold.rows)} expected{' (ordered)' if ordered else ''}{where}", formatted)
             n_rows = n_rows or len(pred.rows)
         suite = f" and {len(databases) - 1} suite databases" if len(databases) > 1 else ""

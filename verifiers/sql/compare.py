@@ -94,11 +94,27 @@ def _canonical(row: tuple) -> tuple:
 
 
 def same_result(
-    gold: Sequence[tuple], pred: Sequence[tuple], *, ordered: bool, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL
+    gold: Sequence[tuple],
+    pred: Sequence[tuple],
+    *,
+    ordered: bool,
+    rel_tol: float = REL_TOL,
+    abs_tol: float = ABS_TOL,
+    ties: Sequence[int] | None = None,
 ) -> bool:
-    """Rows compare as tuples (column order matters); as lists when `ordered`, else as multisets."""
+    """Rows compare as tuples (column order matters); as lists when `ordered`, else as multisets.
+    `ties` (ordered only): lengths of the gold's runs of rows tied on its ORDER BY keys
+    (`verifiers.sql.ties`); inside a run the rows compare as a multiset."""
     if len(gold) != len(pred):
         return False
+    if ordered and ties is not None and sum(ties) == len(gold):
+        start = 0
+        for run in ties:
+            g, p = gold[start : start + run], pred[start : start + run]
+            if not (rows_match(g[0], p[0], rel_tol, abs_tol) if run == 1 else same_result(g, p, ordered=False, rel_tol=rel_tol, abs_tol=abs_tol)):
+                return False
+            start += run
+        return True
     if ordered:
         return all(rows_match(g, p, rel_tol, abs_tol) for g, p in zip(gold, pred, strict=True))
     if Counter(map(_canonical, gold)) == Counter(map(_canonical, pred)):
