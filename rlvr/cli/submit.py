@@ -27,6 +27,9 @@ def add_parsers(subparsers) -> None:
     q.add_argument("--partition")
     q.add_argument("--time", help="time limit, e.g. 24:00:00")
     q.add_argument("--account")
+    q.add_argument(
+        "--requeue", action="store_true", help="after a SIGTERM checkpoint, requeue; the rerun resumes"
+    )
     q.add_argument("--dry-run", action="store_true", help="print the job script, submit nothing")
     q.add_argument("overrides", nargs="*", help="Hydra overrides for `rlvr train`")
     q.set_defaults(func=_submit_slurm)
@@ -81,6 +84,7 @@ def _submit_ray(args, rest: list[str]) -> int:
 
 def _submit_slurm(args, rest: list[str]) -> int:
     from rlvr.cluster import slurm
+    from rlvr.cluster.submission import SubmitError
 
     sub = _prepare(args.overrides, [])
     if sub is None:
@@ -92,12 +96,21 @@ def _submit_slurm(args, rest: list[str]) -> int:
         partition=args.partition,
         time=args.time,
         account=args.account,
+        requeue=args.requeue,
     )
-    script = slurm.render(sub, resources)
+    try:
+        script = slurm.render(sub, resources)
+    except SubmitError as e:
+        print(f"rlvr submit: {e}", file=sys.stderr)
+        return 2
     if args.dry_run:
         print(script, end="")
         return 0
-    job = slurm.submit(sub, script)
+    try:
+        job = slurm.submit(sub, script)
+    except (SubmitError, RuntimeError) as e:
+        print(f"rlvr submit: {e}", file=sys.stderr)
+        return 1
     print(f"submitted Slurm job {job.id}\nlog: {job.log}\nrun dir: {sub.run_dir}")
     return 0
 

@@ -50,3 +50,18 @@ def cli_env(rlvr_cache: Path, **extra: str) -> dict[str, str]:
     """The environment of an `rlvr` subprocess: this session's cache, no inherited Ray settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     return {**env, "RLVR_CACHE": str(rlvr_cache), "HF_HUB_OFFLINE": "1", **extra}
+
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory):
+    """A real single-node Slurm cluster (slurmctld, slurmd, munged), stopped by its pid files."""
+    import tempfile
+
+    from slurm_cluster import slurm_available, start_slurm
+
+    why = slurm_available()
+    if why:
+        pytest.skip(why)
+    cluster = start_slurm(Path(tempfile.mkdtemp(prefix="rlvr-slurm-")))
+    yield cluster
+    cluster.stop()
