@@ -41,7 +41,9 @@ DEFAULT = PRESETS["default"]
         ("Final Answer: The final answer is 7. I hope it is correct.", DEFAULT, ("7", "answer_is")),
         ("The answer to (b) is 250 m, since each lap is 50 m and she runs 5 laps.", DEFAULT, ("250", "answer_is")),
         ("The answer is 3, 4, and 5.", DEFAULT, ("3, 4, 5", "answer_is")),
-        ("so 6w = 18 and w = 3.", DEFAULT, ("w = 3", "last_math")),  # work then result: not a set  # the work's result, not Eq(7, 7)
+        ("so 6w = 18 and w = 3.", DEFAULT, ("w = 3", "last_math")),  # work then result: not a set
+        (r"so $\left(\frac{1}{2}\right)^2 = 0.25$", DEFAULT, ("0.25", "last_math")),  # \left is no \le
+        (r"so $x \le 3 = n$", DEFAULT, (r"x \le 3 = n", "last_math")),  # an inequality is kept whole  # the work's result, not Eq(7, 7)
         ("It costs $15.50 in total.", DEFAULT, ("15.50", "last_math")),  # an unclosed $ is currency
         (r"\boxed{3} and the answer is 4", PRESETS["strict"], ("3", "boxed")),
         ("The answer is 4.", PRESETS["strict"], None),
@@ -103,8 +105,18 @@ def test_last_number_takes_plain_numbers(text, number):
     ],
 )
 def test_extraction_is_linear_on_huge_input(text):
-    """Inputs as long as the verifier ever reads (max_response_chars, 100,000) take well under a second."""
-    text = text[:100_000]
-    start = time.monotonic()
-    extract_answer(text, ("boxed", "answer_is", "last_math", "last_number"))
-    assert time.monotonic() - start < 1.0
+    """Inputs as long as the verifier ever reads (max_response_chars, 100,000): 4x the text costs about
+    4x the time (quadratic would be 16x), and never seconds. Best of 3, since the machine is shared."""
+    strategies = ("boxed", "answer_is", "last_math", "last_number")
+
+    def cost(chars: int) -> float:
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            extract_answer(text[:chars], strategies)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    small, large = cost(25_000), cost(100_000)
+    assert large < 5.0
+    assert large < 8 * small + 0.05, f"{small:.3f}s -> {large:.3f}s"

@@ -38,6 +38,7 @@ _CLAUSE_END = re.compile(r"\n|\.(?=\s|$)|,\s*(?!and\b|or\b)[A-Za-z]{2,}", re.IGN
 # What may sit between two candidates that belong together: "1, 2 and 3", "3 or 4".
 _JOINER = re.compile(r"\s*(?:,|;|&)?\s*(?:and|or)?\s*", re.IGNORECASE)
 _COMMAND = re.compile(r"\\[A-Za-z]+")
+_INEQUALITY = re.compile(r"[<>≤≥≠]|\\(?:le|ge|leq|geq|ne|neq|lt|gt)(?![A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,11 @@ def _distinct(items: list[str]) -> tuple[str, ...]:
 def _last_eq_side(answer: str) -> str:
     """`12 - 5 = 7` -> `7`; `x = 12 - 5 = 7` -> `7`. The left side is work, the right side the result.
     An equation naming a variable (`x = 5`, `y = 2x + 3`) is kept: math-verify compares equations."""
-    if "," in answer or "=" not in answer or any(r in answer for r in ("\\le", "\\ge", "<", ">", "\\ne")):
+    if "," in answer or "=" not in answer or _INEQUALITY.search(answer):
         return answer
     sides = answer.split("=")
-    names_no_variable = not re.search(r"[A-Za-z]", _COMMAND.sub("", sides[0]))
-    if len(sides) > 2 or names_no_variable:
+    left_is_arithmetic = not re.search(r"[A-Za-z]", _COMMAND.sub("", sides[0]))
+    if len(sides) > 2 or left_is_arithmetic:
         last = sides[-1].strip()
         return last or answer
     return answer
