@@ -1,11 +1,12 @@
 """Agreement of SQL execution-match rules with hand labels, on the same labelled set.
 
-    .venv/bin/python bench/verifiers/sql_agreement.py [--show-misses]
+    .venv/bin/python bench/verifiers/sql_agreement.py [--holdout] [--show-misses]
 
 The set: tests/verifiers/data/sql_labelled.jsonl, (gold, prediction) pairs over three databases (the
 bundled shop, and `ledger` / `events` with NULLs, ties, duplicates, large REALs and epoch seconds),
 each labelled by reasoning about the question, with debatable pairs marked; every database has a
-suite of 8 variants (tests/verifiers/vf_db.py). Rules compared:
+suite of 8 variants (tests/verifiers/vf_db.py). --holdout scores sql_labelled_holdout.jsonl instead:
+pairs written and labelled after the verifier and the suites were frozen. Rules compared:
   rlvr sql verifier     this repository's verifier (pool, default options), with and without the suite
   Spider exec_eval      Spider's execution match as its evaluation script describes it: results equal
                         if some permutation of the prediction's columns makes them equal, as lists when
@@ -28,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "verifiers"))  # the labelled set's database builders live beside it
 
-from vf_db import build_labelled_dbs, load_labelled  # noqa: E402
+from vf_db import HOLDOUT, LABELLED, build_labelled_dbs, load_labelled  # noqa: E402
 
 from verifiers import get_verifier  # noqa: E402
 from verifiers.sql.sandbox import run_query  # noqa: E402
@@ -99,8 +100,9 @@ def score(rows: list[dict], verdicts: list[bool]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--show-misses", action="store_true", help="print the ids each rule gets wrong")
+    ap.add_argument("--holdout", action="store_true", help="score the pairs written after the code froze")
     args = ap.parse_args()
-    rows = load_labelled()
+    rows = load_labelled(HOLDOUT if args.holdout else LABELLED)
     metas = build_labelled_dbs(Path(tempfile.mkdtemp(prefix="sql-agreement-")))
     rules = {
         "rlvr sql verifier, db_path + 8-variant suite": rlvr_rule(rows, metas, suite=None),
@@ -117,9 +119,10 @@ def main() -> None:
     for name, verdicts in rules.items():
         s = score(rows, verdicts)
         print(f"| {name} | {s['agree']:.1%} | {len(s['fp'])} | {len(s['fn'])} | {s['debatable_agree']} of {s['n_debatable']} |")
-    print("\nFalse positives of the rlvr verifier by suite size (first k variants of each database):\n")
-    print("| suite variants | false positives | false negatives |\n| ---: | ---: | ---: |")
-    for k in (0, 1, 2, 4, 8):
+    if not args.holdout:
+        print("\nFalse positives of the rlvr verifier by suite size (first k variants of each database):\n")
+        print("| suite variants | false positives | false negatives |\n| ---: | ---: | ---: |")
+    for k in (0, 1, 2, 4, 8) if not args.holdout else ():
         s = score(rows, rules["rlvr sql verifier, db_path + 8-variant suite"] if k == 8 else rlvr_rule(rows, metas, suite=k))
         print(f"| {k} | {len(s['fp'])} | {len(s['fn'])} |")
     if args.show_misses:

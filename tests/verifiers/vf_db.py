@@ -43,6 +43,7 @@ def folder_snapshot(folder: Path) -> dict[str, str]:
 
 DATA = Path(__file__).parent / "data"
 LABELLED = DATA / "sql_labelled.jsonl"
+HOLDOUT = DATA / "sql_labelled_holdout.jsonl"  # written after the verifier and suites were frozen
 LABEL_KEYS = {"id": str, "db": str, "question": str, "gold": str, "pred": str, "label": bool, "debatable": bool, "why": str}
 SUITE_SIZE = 8  # variants per database, as many as the bundled task's
 
