@@ -87,3 +87,11 @@ def test_deep_nesting_is_refused_before_parsing(math_verifier):
     elapsed = time.monotonic() - start
     assert result.reason is UNPARSEABLE and "nests brackets 75 deep" in result.detail, result
     assert elapsed < math_verifier.options.timeout, f"{elapsed:.2f}s"
+
+
+def test_deeply_nested_reference_is_an_error_not_a_timeout(math_verifier):
+    deep = "1"
+    for _ in range(75):
+        deep = r"\frac{" + deep + "}{2}"
+    result = math_verifier.verify(r"\boxed{1}", deep)
+    assert result.reason is Reason.ERROR and "reference nests brackets 75 deep" in result.detail, result

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from verifiers.base import PooledVerifier, short
-from verifiers.math.bounds import too_complex
+from verifiers.math.bounds import MAX_REFERENCE_NESTING, nesting_depth, too_complex
 from verifiers.math.extract import PRESETS, STRATEGIES, Extraction, extract_answer
 from verifiers.options import PoolOptions, parse_strategies
 from verifiers.result import Judgement, Reason
@@ -62,6 +62,9 @@ class MathVerifier(PooledVerifier):
         refused = too_complex(found.answer, max_chars=opts.max_answer_chars)  # all parts together
         if refused:
             return Judgement(Reason.UNPARSEABLE, refused, formatted)
+        depth = nesting_depth(reference)
+        if depth > MAX_REFERENCE_NESTING:
+            return Judgement(Reason.ERROR, f"reference nests brackets {depth} deep; the limit is {MAX_REFERENCE_NESTING}")
         from verifiers.math.equivalence import compare  # heavy (sympy): only where judging happens
 
         # Several parts (boxes, "3 or 4") are compared as one set: hedging between answers for a

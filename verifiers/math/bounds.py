@@ -9,23 +9,26 @@ Parsing and comparing cost grows steeply with nesting, not with length: a `\\fra
 
 from __future__ import annotations
 
+import re
+
 # Deepest nesting of (), [] and {} together that an answer may have; see the module docstring.
 MAX_NESTING = 8
+# References are trusted but can still be built badly (or sent by anyone who reaches the service);
+# they get more room (a 12-deep \frac costs a few seconds) and a failure is the verifier's `error`.
+MAX_REFERENCE_NESTING = 12
 
-_OPEN = frozenset("({[")
-_CLOSE = frozenset(")}]")
+_BRACKET = re.compile(r"[(){}\[\]]")
 
 
 def nesting_depth(text: str) -> int:
     """Deepest nesting of brackets of any kind. Escaped `\\{`/`\\}` (set braces) count as brackets too:
     to sympy a set nests like a group. Unbalanced closers are ignored (they only make parsing fail)."""
     depth = deepest = 0
-    for c in text:
-        if c in _OPEN:
+    for m in _BRACKET.finditer(text):  # visits brackets only, not every character
+        if m.group() in "({[":
             depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif c in _CLOSE and depth:
+            deepest = max(deepest, depth)
+        elif depth:
             depth -= 1
     return deepest
 
