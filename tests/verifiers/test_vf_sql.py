@@ -36,6 +36,9 @@ GOLD_ORDERED = "SELECT name FROM customers ORDER BY name DESC"
         ("SELECT 2.0", "SELECT COUNT(*) FROM customers WHERE city = 'paris'", Reason.OK),
         ("SELECT 0.31", "SELECT 0.3", Reason.WRONG),
         ("SELECT 1512345675", "SELECT 1512345678", Reason.WRONG),
+        ("SELECT 1512345675.0", "SELECT 1512345678.0", Reason.WRONG),  # REALs: 9 significant digits merged these
+        ("SELECT 1700000004.0", "SELECT 1700000001.0", Reason.WRONG),  # epoch seconds stored as REAL
+        ("SELECT 1700000001", "SELECT 1700000001.0", Reason.OK),
         ("SELECT 12345678.87", "SELECT 12345678.90", Reason.WRONG),
         ("SELECT name, city FROM customers", "SELECT city, name FROM customers", Reason.WRONG),  # column order matters
         ("SELEC name FROM customers", GOLD_BAG, Reason.SYNTAX_ERROR),
