@@ -43,15 +43,23 @@ def _train(args, rest: list[str]) -> int:
         trainer = Trainer(to_train_config(cfg))
         try:
             trainer.run()
+        except Preempted as e:
+            preempted.append(e)  # not raised through Hydra, which reports any exception as exit 1
         finally:
             trainer.close()
 
+    from rlvr.trainer.checkpoint import PREEMPTED_EXIT_CODE, Preempted
+
+    preempted: list[Preempted] = []
     argv = sys.argv
     sys.argv = ["rlvr train", *rest]
     try:
         run()
     finally:
         sys.argv = argv
+    if preempted:
+        print(f"rlvr train: {preempted[0]} (exit code {PREEMPTED_EXIT_CODE})", file=sys.stderr)
+        return PREEMPTED_EXIT_CODE
     return 0
 
 

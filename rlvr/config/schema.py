@@ -175,4 +175,6 @@ class TrainConfig:
     steps: int = 10
     prompts_per_step: int = 8
     checkpoint_every: int = 0  # 0: only the final checkpoint
-    resume: bool = False
+    checkpoint_keep_last: int = 0  # keep the newest N complete checkpoints (0: all)
+    # true or "auto": continue from the run dir's latest complete checkpoint (none: start at step 0)
+    resume: bool | str = False

@@ -205,11 +205,17 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------ the run
     def run(self) -> None:
+        """Train to cfg.steps. On SIGTERM the current step finishes, a checkpoint is written and
+        `Preempted` is raised (`rlvr train` exits with PREEMPTED_EXIT_CODE); resume=auto continues."""
+        from rlvr.trainer.checkpoint import Preempted, StopRequest
         from rlvr.trainer.progress import progress
 
         every = self.cfg.eval.every
         base = self.evaluate() if self.step_count == 0 else None  # the base model's curve, step 0
-        with progress(total=self.cfg.steps, initial=self.step_count, enabled=self.cfg.logger.progress) as bar:
+        with (
+            StopRequest() as stop,
+            progress(total=self.cfg.steps, initial=self.step_count, enabled=self.cfg.logger.progress) as bar,
+        ):
             while self.step_count < self.cfg.steps:
                 metrics = self.step()
                 self.tracker.log(metrics, self.step_count)
@@ -217,6 +223,10 @@ class Trainer:
                 if every and self.step_count % every == 0 and self.step_count < self.cfg.steps:
                     self.evaluate()
                 k = self.cfg.checkpoint_every
+                if stop.requested and self.step_count < self.cfg.steps:
+                    ckpt = self.save_checkpoint()
+                    self.tracker.close()
+                    raise Preempted(ckpt, self.step_count)
                 if k and self.step_count % k == 0 and self.step_count < self.cfg.steps:
                     self.save_checkpoint()
         final = self.evaluate()
@@ -282,12 +292,22 @@ class Trainer:
                 "bank_sampler": self.bank_sampler.state() if self.bank_sampler else None,
             },
         )
+        from rlvr.trainer.checkpoint import prune_checkpoints
+
+        for old in prune_checkpoints(self.run_dir, self.cfg.checkpoint_keep_last):
+            log.info("checkpoint_keep_last=%d: deleted %s", self.cfg.checkpoint_keep_last, old)
         return ckpt
 
     def _resume(self) -> None:
+        mode = self.cfg.resume
+        if mode not in (True, "auto"):
+            raise ValueError(f"resume={mode!r}: use true, false or auto")
         ckpt = latest_checkpoint(self.run_dir)
         if ckpt is None:
-            log.warning("resume=true but %s has no checkpoint: starting from step 0", self.run_dir)
+            # "auto" is what a (re)queued job always passes: a first start is expected, not odd.
+            (log.info if mode == "auto" else log.warning)(
+                "resume=%s but %s has no checkpoint: starting from step 0", mode, self.run_dir
+            )
             return
         self.learner.load_checkpoint(str(ckpt / "learner"))
         state = load_trainer_state(ckpt)
