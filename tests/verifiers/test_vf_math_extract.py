@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from verifiers.math.extract import PRESETS, boxed_contents, extract_answer
 
@@ -120,3 +122,17 @@ def test_extraction_is_linear_on_huge_input(text):
     small, large = cost(25_000), cost(100_000)
     assert large < 5.0
     assert large < 8 * small + 0.05, f"{small:.3f}s -> {large:.3f}s"
+
+
+_PIECES = st.sampled_from(["$", "$$", "\\[", "\\]", "\\(", "\\)", "{", "}", "\\boxed{", "\\frac", "\\sqrt", " ", "\n",
+                           ".", ",", "=", "-", "1", "23", "x", "or", "and", "The answer is ", "####", "%", "\\%", "\\"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join), st.integers(1, 99), st.integers(1, 99))
+def test_any_text_extracts_without_error_and_last_number_never_reads_a_trailing_fraction(prefix, a, b):
+    for strategies in (PRESETS["default"], ALL):
+        found = extract_answer(prefix, strategies)
+        assert found is None or all(found.parts)
+    # Whatever comes before, a response ending in a LaTeX fraction has no last *number*.
+    assert extract_answer(prefix + rf" \frac{{{a}}}{{{b}}}", ("last_number",)) is None
