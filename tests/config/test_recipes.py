@@ -115,3 +115,16 @@ def test_smollm2_sql_recipe_trains_the_real_model_on_the_levels_it_solves():
     # A bank sampled on levels 1-2 is named apart from one sampled on every level.
     assert bank_path(cfg).name == "smollm2-135m-sql-level1_2-n8-T0.7-p1"
     assert bank_path(compose_config(["model=smollm2-135m", "data=sql"])).name == "smollm2-135m-sql-n8-T1-p1"
+
+
+def test_coefficients_are_chosen_on_validation_with_the_comparison_budget():
+    sweep = compose_config(["+experiment=pass_at_k_sweep", "+variant=dph_js"])
+    coef = compose_config(["+experiment=coef_sweep", "+variant=dph_js", "algorithm.divergence_coef=0.4"])
+    assert coef.data.test == "bundled:arith/validation" != sweep.data.test
+    assert coef.data.train == sweep.data.train
+    for key in ("steps", "prompts_per_step", "eval.n", "eval.max_problems", "bank.pef_threshold", "learner.lr"):
+        a, b = sweep, coef
+        for part in key.split("."):
+            a, b = getattr(a, part), getattr(b, part)
+        assert a == b, key
+    assert coef.algorithm.divergence_coef == 0.4
