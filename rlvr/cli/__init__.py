@@ -8,7 +8,7 @@ import sys
 
 # Modules each holding `add_parsers(subparsers)`, which adds its subcommands with `set_defaults(func=...)`.
 # Keep their top-level imports light: every `rlvr` invocation imports all of them.
-SUBCOMMAND_MODULES: list[str] = ["rlvr.cli.train", "rlvr.cli.eval", "rlvr.cli.verify", "rlvr.cli.submit"]
+SUBCOMMAND_MODULES: list[str] = ["rlvr.cli.train", "rlvr.cli.eval", "rlvr.cli.verify", "rlvr.cli.submit", "rlvr.cli.plan"]
 
 
 def main(argv: list[str] | None = None) -> int:
