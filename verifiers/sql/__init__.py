@@ -63,7 +63,9 @@ class SqlOptions(PoolOptions):
             raise ValueError(f"abs_tol must be in [0, 1), got {self.abs_tol}")
 
 
-@lru_cache(maxsize=512)
+# Entries: one per (database, gold query). A bundled-task run touches 98 golds x 9 databases; a cache
+# smaller than the working set would miss on every call (LRU over a cycle).
+@lru_cache(maxsize=8192)
 def _gold(
     db_path: str, stamp: tuple[int, int], gold_sql: str, timeout: float, max_rows: int
 ) -> tuple[QueryOutcome, bool, tuple[int, ...] | None]:

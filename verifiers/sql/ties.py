@@ -14,10 +14,12 @@ still decides.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 KEY_PREFIX = "__rlvr_order_key_"
 
 
+@lru_cache(maxsize=4096)
 def with_order_keys(gold_sql: str) -> tuple[str, int] | None:
     """(the gold's first statement with its k ORDER BY keys appended as output columns, k), or None."""
     from sqlglot import exp
