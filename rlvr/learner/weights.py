@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -44,6 +45,36 @@ def gather_full_state_dict(model: nn.Module, *, zero3: bool, keep: bool) -> dict
             if name in persistent:
                 out[name] = b.detach().cpu().clone()
     return out
+
+
+def full_shape(p: torch.Tensor) -> tuple[int, ...]:
+    """A parameter's full shape: under ZeRO-3 `p.shape` is the local partition's (often (0,)),
+    DeepSpeed keeps the real one in `ds_shape`."""
+    return tuple(getattr(p, "ds_shape", p.shape))
+
+
+def iter_full_parameters(
+    model: nn.Module, *, zero3: bool, keep: bool
+) -> Iterator[tuple[str, torch.Tensor | None]]:
+    """(HF name, full parameter) one at a time, on the parameter's own device (a GPU for NCCL).
+
+    For streaming weight sync: unlike `gather_full_state_dict` nothing is held beyond the tensor
+    being consumed, so a 7B model never needs a second full copy. Under ZeRO-3 each step
+    all-gathers one parameter, a collective: every rank must drive the iterator to the end in
+    the same order. Ranks without `keep` get None instead of the tensor (they only take part in
+    the gather). Tied parameters appear once, under their first name, as in `named_parameters()`
+    (vLLM ties lm_head itself).
+    """
+    for name, p in model.named_parameters():
+        if zero3:
+            import deepspeed
+
+            with deepspeed.zero.GatheredParameters([p], modifier_rank=None):
+                # clone(): the gathered storage is freed when the context exits.
+                t = p.data.detach().clone() if keep else None
+        else:
+            t = p.detach() if keep else None
+        yield name, t
 
 
 def save_hf_folder(
