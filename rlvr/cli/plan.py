@@ -25,7 +25,15 @@ def _plan(args: argparse.Namespace, rest: list[str]) -> int:
     from rlvr.plan.memory import GiB
     from rlvr.plan.shapes import ModelShape
 
-    cfg = compose_config(rest)
+    from omegaconf.errors import MissingMandatoryValue
+
+    try:
+        cfg = compose_config(rest)
+    except MissingMandatoryValue as e:
+        if "data.train" not in str(e):
+            raise
+        # The plan reads no data, only data.max_prompt_tokens: GPU recipes leave the file to the user.
+        cfg = compose_config([*rest, "data.train=unused-by-plan"])
     if args.model_config:
         with open(args.model_config) as f:
             shape = ModelShape.from_hf_config(json.load(f))
@@ -54,8 +62,10 @@ def _plan(args: argparse.Namespace, rest: list[str]) -> int:
         print(f"  {name:<16}{gib(b)} GiB")
     print(f"  {'total':<16}{gib(plan.learner.total)} GiB")
     r = plan.rollout
-    print(f"rollout worker: weights {gib(r.weights).strip()} GiB, KV cache {gib(r.kv_cache).strip()} GiB "
-          f"= {r.sequences_at_max_len:.1f} sequences of {r.max_model_len} tokens")
+    print(
+        f"rollout worker: weights {gib(r.weights).strip()} GiB, KV cache {gib(r.kv_cache).strip()} GiB "
+        f"= {r.sequences_at_max_len:.1f} sequences of {r.max_model_len} tokens"
+    )
     for line in plan.warnings:
         print(f"WARNING: {line}")
     return 1 if plan.warnings else 0

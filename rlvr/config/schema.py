@@ -75,6 +75,7 @@ class LearnerConfig:
     mini_batches_per_step: int = 1  # optimizer steps per rollout batch
     ppo_epochs: int = 1
     logprob_chunk_size: int = 1024  # tokens per lm_head chunk (bounds logits memory)
+    gradient_checkpointing: bool = False  # recompute layers in backward: activations ~1/10, ~1.3x compute
 
 
 @dataclass
@@ -138,6 +139,8 @@ class ClusterConfig:
     num_cpus: int | None = None
     num_gpus: int | None = None
     namespace: str = "rlvr"
+    placement: str = "PACK"  # Ray placement strategy per actor group: PACK | SPREAD (| STRICT_*)
+    max_restarts: int = 2  # restarts of a dead rollout worker; its step part is retried, same seed
 
 
 @dataclass
@@ -146,6 +149,7 @@ class LoggerConfig:
     project: str = "rlvr"
     wandb_mode: str = "offline"  # online | offline | disabled
     progress: bool = True
+    samples: int = 4  # responses per step and per evaluation kept in RUN/samples.jsonl (0: none)
 
 
 @dataclass
