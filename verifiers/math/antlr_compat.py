@@ -15,7 +15,9 @@ the 4.9.3 parser lacks (compared against the 4.13.2 parser of latex2sympy2_exten
 
 from __future__ import annotations
 
-from latex2sympy2_extended.antlr_parser import PSParser
+# The parser class the converter itself uses (latex2sympy2.py imports it from the generated code
+# matching the installed runtime), so the patch reaches exactly the class that raised.
+from latex2sympy2_extended.latex2sympy2 import PSParser
 
 
 def _no_child(self, *args):
