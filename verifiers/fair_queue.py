@@ -17,7 +17,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from concurrent.futures import Future
 from contextvars import ContextVar
 from typing import Any, Protocol
@@ -84,7 +84,7 @@ class FairQueue:
     must not take every worker while another client's fast ones wait. So the next worker goes to a
     client holding fewer than its share (workers / active clients) of busy workers, in round-robin
     order; if every waiting client holds its share, to the next in the round (no worker idles while
-    work waits), except that a client whose tasks are slow never takes the last free worker.
+    work waits), except that a client whose tasks are slow never holds every worker.
     Within a client, first in first out; cancelled tasks are skipped. Not thread-safe: the pool's
     lock guards it.
     """
@@ -107,22 +107,24 @@ class FairQueue:
             self._queues.setdefault(task.client, deque()).appendleft(task)
             self._n += 1
 
-    def next_client(self, busy: Mapping[str, int], workers: int, slow: set[str] | frozenset = frozenset()) -> str | None:
-        """The client whose tasks the next free worker should take (None: nothing to take).
+    def next_client(self, busy: Mapping[str, int], workers: int, *, around: Set[str] = frozenset(),
+                    slow: Set[str] = frozenset()) -> str | None:
+        """The client whose tasks the next free worker should take (None: leave it idle).
 
-        busy: workers currently on each client's tasks; slow: clients whose tasks take long."""
+        busy:   workers held by each client (on its task, or restarting because of one);
+        around: clients seen recently, who count for the share even with nothing queued right now
+                (an honest client between two requests must not lose its worker);
+        slow:   clients whose tasks take long; they never hold every worker (one stays for the others).
+        """
         if not self._queues:
             return None
-        active = set(self._queues) | {c for c, n in busy.items() if n}
+        active = set(self._queues) | set(around) | {c for c, n in busy.items() if n}
         share = max(1, math.ceil(workers / len(active)))
-        for client in self._queues:
+        allowed = [c for c in self._queues if not (c in slow and busy.get(c, 0) >= workers - 1)]
+        for client in allowed:
             if busy.get(client, 0) < share:
                 return client
-        free = workers - sum(busy.values())
-        for client in self._queues:
-            if client not in slow or free > 1:
-                return client
-        return None
+        return allowed[0] if allowed else None  # all at their share: no worker idles while work waits
 
     def take(self, client: str, n: int) -> list[Any]:
         """Up to n live tasks of `client`, oldest first; the client moves to the end of the round."""

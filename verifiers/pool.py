@@ -48,7 +48,7 @@ MAX_START_FAILURES = 3  # consecutive deaths before "ready": fail queued tasks i
 # A chunk should take about this long: enough tasks to amortize a round trip when tasks take
 # milliseconds, a single task when they take seconds (then nobody waits behind a long chunk).
 CHUNK_TARGET_S = 0.05
-# A client whose tasks average longer than this never takes the last free worker (see FairQueue).
+# A client whose tasks average longer than this never holds every worker (see FairQueue).
 SLOW_TASK_S = 1.0
 RECENT_S = 60.0
 
@@ -153,10 +153,14 @@ class _Task:
 
 
 class _Worker:
-    __slots__ = ("process", "conn", "ready", "inflight", "task_started", "spawned_at")
+    __slots__ = ("process", "conn", "ready", "inflight", "task_started", "spawned_at", "charged_to")
 
-    def __init__(self, process: subprocess.Popen, conn: Connection) -> None:
+    def __init__(self, process: subprocess.Popen, conn: Connection, charged_to: str | None = None) -> None:
         self.process = process
+        # Until ready, a replacement counts as busy for the client whose task got its predecessor
+        # killed: a restart costs seconds, and a client whose work keeps killing workers must not
+        # get a larger share of the pool than one whose work finishes.
+        self.charged_to = charged_to
         self.conn = conn
         self.ready = False
         self.inflight: deque[_Task] = deque()
@@ -260,10 +264,17 @@ class WorkerPool:
             oldest = self._pending.oldest_wait()
             by_client = self._pending.by_client()
         workers = list(self._workers)
+        held: dict[str, int] = {}
+        for w in workers:
+            inflight = list(w.inflight)
+            holder = inflight[0].client if inflight else None if w.ready else w.charged_to
+            if holder is not None:
+                held[holder] = held.get(holder, 0) + 1
         return {
             "workers": len(workers),
             "ready": sum(w.ready for w in workers),
             "busy": sum(bool(w.inflight) for w in workers),
+            "held_by_client": held,  # workers busy on, or restarting because of, each client's tasks
             "pending": pending,
             "pending_by_client": by_client,
             "oldest_wait_s": round(oldest, 3),
@@ -308,7 +319,7 @@ class WorkerPool:
         except (BlockingIOError, OSError):
             pass  # the pipe is full (a wake-up is already pending) or closed
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self, charged_to: str | None = None) -> _Worker:
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         # The worker must import what this process imports (a source checkout, a plugin put on sys.path).
@@ -324,7 +335,7 @@ class WorkerPool:
             )
         finally:
             theirs.close()
-        return _Worker(process, Connection(ours.detach()))
+        return _Worker(process, Connection(ours.detach()), charged_to)
 
     def _run(self) -> None:
         try:
@@ -380,13 +391,15 @@ class WorkerPool:
                 return
             busy: dict[str, int] = {}
             for w in self._workers:
-                if w.inflight:
-                    busy[w.inflight[0].client] = busy.get(w.inflight[0].client, 0) + 1
-            slow = self._slow_clients(busy)
+                holder = w.inflight[0].client if w.inflight else None if w.ready else w.charged_to
+                if holder is not None:
+                    busy[holder] = busy.get(holder, 0) + 1
+            around, slow = self._clients_around(busy)
             plan = []
             for w in idle:
                 chunk: list[_Task] = []
-                while not chunk and (client := self._pending.next_client(busy, self.size, slow)) is not None:
+                while not chunk and (client := self._pending.next_client(busy, self.size, around=around,
+                                                                         slow=slow)) is not None:
                     chunk = self._pending.take(client, self._chunk_size(client))
                 if not chunk:
                     break
@@ -445,23 +458,26 @@ class WorkerPool:
         self._task_s[client] = seconds if old is None else 0.8 * old + 0.2 * seconds
         self._seen[client] = time.monotonic()
 
-    def _slow_clients(self, busy: dict[str, int]) -> set[str]:
-        """Clients kept off the last free worker: slow ones, and only while someone else is around
-        (queued, busy, or served in the last RECENT_S); alone, a client may use every worker."""
-        if self.size < 2:
-            return set()
+    def _clients_around(self, busy: dict[str, int]) -> tuple[set[str], set[str]]:
+        """Clients queued, holding a worker or served in the last RECENT_S; and the slow ones among
+        them, kept off the last worker while someone else is around (alone, a client may use every
+        worker)."""
         now = time.monotonic()
         around = {c for c, t in self._seen.items() if now - t < RECENT_S}
         around |= set(self._pending.by_client()) | {c for c, n in busy.items() if n}
-        if len(around) < 2:
-            return set()
-        return {c for c in around if self._task_s.get(c, 0.0) > SLOW_TASK_S}
+        if self.size < 2 or len(around) < 2:
+            return around, set()
+        # Not measured yet counts as slow: a newcomer proves its tasks are quick before it may take
+        # every worker.
+        return around, {c for c in around if self._task_s.get(c, SLOW_TASK_S + 1) > SLOW_TASK_S}
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
         for w in list(self._workers):
             if w.inflight and w.inflight[0].future.cancelled():
                 # Nobody waits for this task any more: free the worker now instead of after its timeout.
+                # Its time so far still counts: a client that abandons slow work is a slow client.
+                self._note_duration(w.inflight[0].client, now - w.task_started)
                 self._replace(w, "abandoned by its caller", first_task_status=None)
             elif w.inflight and now >= w.task_started + w.inflight[0].timeout:
                 self._note_duration(w.inflight[0].client, w.inflight[0].timeout)
@@ -479,6 +495,7 @@ class WorkerPool:
                 pass
         w.conn.close()
         inflight = list(w.inflight)
+        culprit = inflight[0].client if inflight else w.charged_to
         if inflight and first_task_status is not None:
             self._resolve(inflight.pop(0), TaskResult(first_task_status, detail=why))
         live = [t for t in inflight if not t.future.cancelled()]
@@ -496,7 +513,7 @@ class WorkerPool:
         with self._lock:
             closed = self._closed
         if not closed:
-            self._workers.append(self._spawn())
+            self._workers.append(self._spawn(culprit))
 
     def _resolve(self, task: _Task, result: TaskResult) -> None:
         if not task.future.done():

@@ -1,4 +1,5 @@
-"""The HTTP service on loopback: bounded load equals in-process results; bad input gets 4xx, never 500."""
+"""The HTTP service on loopback: bounded load (with a token, beside a hostile client) equals in-process
+results; bad input gets 4xx, never 500."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from vf_hostile import HostileClient
 from vf_server import free_port
 
 from verifiers.service.http_client import HttpVerifier, VerifierServiceError
 
+LOAD_TOKEN, HOSTILE_TOKEN = "load-token", "hostile-token"
 ROWS = [
     (r"\boxed{%d}" % (i % 7), str(i % 5)) for i in range(20)  # noqa: UP031
 ] + [
@@ -26,27 +29,49 @@ def server(start_server):
                         "--max-items", "100", "--request-timeout", "2").url
 
 
+@pytest.fixture(scope="module")
+def token_server(start_server):
+    return start_server("--option", "workers=2", "--option", "timeout=5", "--max-concurrency", "8",
+                        "--request-timeout", "60", "--header-timeout", "2",
+                        env={"RLVR_VERIFIER_TOKEN": f"{LOAD_TOKEN},{HOSTILE_TOKEN}"})
+
+
 @pytest.mark.slow
-def test_load_matches_in_process(server, math_verifier):
+def test_load_with_token_and_a_hostile_client_loses_nothing(token_server, math_verifier):
     expected = [r.to_dict() for r in math_verifier.verify_batch([r for r, _ in ROWS], [g for _, g in ROWS])]
     n_requests, concurrency = 5000, 32
-    with HttpVerifier(server, timeout=60, retries=2) as client:
-        assert client.health()["verifier"] == "math"
+    hostile = HostileClient(token_server.url, token_server.port, HOSTILE_TOKEN).start()
+    try:
+        with HttpVerifier(token_server.url, timeout=60, retries=2, token=LOAD_TOKEN) as client:
+            assert client.health()["verifier"] == "math"
 
-        def one(k: int):
-            response, reference = ROWS[k % len(ROWS)]
-            return k, client.verify(response, reference).to_dict()
+            def one(k: int):
+                response, reference = ROWS[k % len(ROWS)]
+                t0 = time.monotonic()
+                result = client.verify(response, reference).to_dict()
+                return k, result, time.monotonic() - t0
 
-        start = time.monotonic()
-        with ThreadPoolExecutor(concurrency) as ex:
-            got = list(ex.map(one, range(n_requests)))
-        elapsed = time.monotonic() - start
-        batch = client.verify_batch([r for r, _ in ROWS] * 3, [g for _, g in ROWS] * 3)
+            start = time.monotonic()
+            with ThreadPoolExecutor(concurrency) as ex:
+                got = list(ex.map(one, range(n_requests)))
+            elapsed = time.monotonic() - start
+            batch = client.verify_batch([r for r, _ in ROWS] * 3, [g for _, g in ROWS] * 3)
+    finally:
+        statuses = hostile.stop()
     assert len(got) == n_requests
-    mismatches = [(k, d) for k, d in got if d != expected[k % len(ROWS)]]
+    mismatches = [(k, d) for k, d, _ in got if d != expected[k % len(ROWS)]]
     assert not mismatches, mismatches[:3]
     assert [r.to_dict() for r in batch] == expected * 3
-    print(f"\n{n_requests} requests at concurrency {concurrency}: {elapsed:.1f}s ({n_requests / elapsed:.0f} req/s)")
+    # The hostile client really was at it, and got refusals, never a server error.
+    assert statuses["bombs abandoned"] >= 1 and statuses["401"] >= 1 and statuses["422"] >= 1, statuses
+    assert statuses["413"] >= 1 and statuses["slow connections opened"] >= 5, statuses
+    assert hostile.server_errors() == 0, statuses
+    health = httpx.get(token_server.url + "/v1/health", timeout=10).json()
+    assert health["pool"]["abandoned"] >= 1, health
+    latencies = sorted(t for _, _, t in got)
+    print(f"\n{n_requests} requests at concurrency {concurrency} with a token, beside a hostile client: "
+          f"{elapsed:.1f}s ({n_requests / elapsed:.0f} req/s), latency p50 {latencies[len(latencies) // 2]:.3f}s "
+          f"p99 {latencies[int(len(latencies) * 0.99)]:.3f}s; hostile: {dict(statuses)}")
 
 
 def test_malformed_requests_get_4xx(server):

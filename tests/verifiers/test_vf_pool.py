@@ -101,29 +101,29 @@ def test_closed_pool_refuses_work():
             os.kill(pid, 0)
 
 
-def test_cancelled_scope_drops_queue_and_frees_busy_workers(pool):
-    assert pool.wait_ready(60)
-    before_restarts, before_abandoned = pool.restarts, pool.abandoned
-    scope = WorkScope("hog")
-    with scope:
-        hogs = [pool.submit(tasks.sleep_return, (i, 60.0), timeout=120) for i in range(8)]
-    deadline = time.monotonic() + 30
-    while pool.stats()["busy"] < 2:  # both workers are on a 60 s task
-        assert time.monotonic() < deadline, pool.stats()
-        time.sleep(0.05)
-    assert scope.cancel() == 8
-    assert all(f.cancelled() for f in hogs)
-    start = time.monotonic()
-    assert pool.submit(tasks.square, (7,), timeout=30).result(timeout=60).value == 49
-    # One worker restart (an interpreter start), not the 60 s the abandoned task would have taken.
-    assert time.monotonic() - start < 15
-    assert pool.restarts >= before_restarts + 2 and pool.abandoned >= before_abandoned + 8
-    assert pool.stats()["pending"] == 0
-    # Work submitted under a cancelled scope resolves at once, so an abandoned verify_batch returns.
-    with scope:
-        late = pool.map(tasks.square, [(2,)], timeout=10)
-    assert late[0].status == "cancelled"
-    assert pool.wait_ready(60)
+def test_cancelled_scope_drops_queue_and_frees_busy_workers():
+    # One worker: the hog occupies all of it (with more workers a newcomer gets at most all but one).
+    with WorkerPool(1, name="cancel") as pool:
+        assert pool.wait_ready(60)
+        scope = WorkScope("hog")
+        with scope:
+            hogs = [pool.submit(tasks.sleep_return, (i, 60.0), timeout=120) for i in range(8)]
+        deadline = time.monotonic() + 30
+        while pool.stats()["busy"] < 1:  # the worker is on a 60 s task
+            assert time.monotonic() < deadline, pool.stats()
+            time.sleep(0.05)
+        assert scope.cancel() == 8
+        assert all(f.cancelled() for f in hogs)
+        start = time.monotonic()
+        assert pool.submit(tasks.square, (7,), timeout=30).result(timeout=60).value == 49
+        # One worker restart (an interpreter start), not the 8 x 60 s the abandoned tasks would take.
+        assert time.monotonic() - start < 30
+        stats = pool.stats()
+        assert stats["restarts"] == 1 and stats["abandoned"] == 8 and stats["pending"] == 0, stats
+        # Work submitted under a cancelled scope resolves at once, so an abandoned verify_batch returns.
+        with scope:
+            late = pool.map(tasks.square, [(2,)], timeout=10)
+        assert late[0].status == "cancelled"
 
 
 def test_other_client_is_served_before_a_long_backlog(pool):
@@ -151,9 +151,10 @@ def test_slow_client_does_not_hold_every_worker_while_another_waits(pool):
     with WorkScope("fast"):
         fast = [pool.submit(tasks.sleep_return, (i, 0.01), timeout=30) for i in range(40)]
     assert [f.result(timeout=60).value for f in fast] == list(range(40))
-    # After the slow tasks already running (2.5 s), the fast client gets a worker of its own; in one
-    # queue it would wait for all six slow tasks (3 rounds of 2.5 s on 2 workers).
-    assert time.monotonic() - start < 5.0
+    slow_done = sum(f.done() for f in slow)
+    # The fast client got a worker of its own: in one queue it would have waited for all six slow tasks.
+    assert slow_done <= 3, slow_done
+    assert time.monotonic() - start < 20
     assert [f.result(timeout=60).value for f in slow] == list(range(6))
 
 
