@@ -92,7 +92,20 @@ class LearnerOptions:
         unknown = sorted(set(merged) - known - TRAINER_KEYS)
         if unknown:
             raise KeyError(f"unknown learner option(s) {unknown}; known: {sorted(known)}")
+        check_gpu_share(float(merged.get("num_gpus_per_rank", 0.0)), int(merged.get("world_size", 1)))
         return cls(**{k: v for k, v in merged.items() if k in known})
+
+
+def check_gpu_share(num_gpus_per_rank: float, world_size: int) -> None:
+    """Refuse learner ranks that would share a GPU: Ray packs two 0.5-GPU actors onto one
+    device, and NCCL cannot put two ranks of one communicator on the same device (it fails at
+    the first collective, after the models are loaded). One rank alone may share its GPU (e.g.
+    with a rollout worker)."""
+    if world_size > 1 and 0 < num_gpus_per_rank < 1:
+        raise ValueError(
+            f"learner.num_gpus_per_rank={num_gpus_per_rank} with learner.world_size={world_size}: ranks "
+            "would share a GPU, which NCCL cannot do; use learner.num_gpus_per_rank=1 (or 0 on CPU)"
+        )
 
 
 def deepspeed_config(options: LearnerOptions, world_size: int) -> dict[str, Any]:

@@ -5,21 +5,58 @@ Only reverse-KL and RAPO runs create it; DPH-RL reads pi_0's log-probs from the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from rlvr.batch import TokenBatch
 
 
+def reference_device(gpu_ids: Sequence[object], cuda_available: bool) -> torch.device:
+    """Where the reference model runs: the GPU Ray gave this actor, else the CPU.
+
+    Ray sets CUDA_VISIBLE_DEVICES to the actor's assigned GPUs, so the first one is "cuda:0"
+    whatever its physical id. A GPU assigned but not usable (a CPU-only torch build) is an
+    error, not a silent fallback: a 7B reference on CPU would take minutes per batch.
+    """
+    if not gpu_ids:
+        return torch.device("cpu")
+    if not cuda_available:
+        raise RuntimeError(
+            f"Ray assigned GPU(s) {list(gpu_ids)} to the reference worker but torch.cuda.is_available() "
+            "is False (a CPU-only torch build?); install the `gpu` extra or set learner.num_gpus_per_rank=0"
+        )
+    return torch.device("cuda", 0)
+
+
+def _ray_gpu_ids() -> list[object]:
+    try:
+        import ray
+
+        return list(ray.get_gpu_ids()) if ray.is_initialized() else []
+    except ImportError:
+        return []
+
+
 class ReferenceWorker:
     def __init__(
-        self, model_path: str, *, dtype: str = "float32", chunk_tokens: int = 1024, temperature: float = 1.0
+        self,
+        model_path: str,
+        *,
+        dtype: str = "float32",
+        chunk_tokens: int = 1024,
+        temperature: float = 1.0,
+        device: str | None = None,
     ) -> None:
         from transformers import AutoModelForCausalLM
 
         from rlvr.learner.logprobs import LogProbModel
 
+        self.device = (
+            torch.device(device) if device else reference_device(_ray_gpu_ids(), torch.cuda.is_available())
+        )
         torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
-        lm = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype)
+        lm = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype).to(self.device)
         lm.eval().requires_grad_(False)
         self.model = LogProbModel(lm, chunk_tokens=chunk_tokens)
         # Scored at the sampling temperature, like the learner's log pi, so the log-ratio compares
@@ -28,10 +65,9 @@ class ReferenceWorker:
 
     @torch.no_grad()
     def compute_logprobs(self, batch: TokenBatch, micro_batch_size: int = 16) -> torch.Tensor:
-        out = [
-            self.model(mb.input_ids, mb.attention_mask, mb.loss_mask > 0, temperature=self.temperature)[
-                "logprobs"
-            ]
-            for mb in batch.split(micro_batch_size)
-        ]
-        return torch.cat(out, dim=0).float()
+        out = []
+        for mb in batch.split(micro_batch_size):
+            mb = mb.to(self.device)
+            res = self.model(mb.input_ids, mb.attention_mask, mb.loss_mask > 0, temperature=self.temperature)
+            out.append(res["logprobs"].float().cpu())
+        return torch.cat(out, dim=0)

@@ -51,6 +51,24 @@ def _release_process_state() -> None:
         torch.set_num_threads(threads)
 
 
+def check_disk_sync_size(model_path: str, dtype: str, max_gib: float) -> None:
+    """Refuse weight_sync="disk" for models whose full weights exceed `max_gib` in `dtype`.
+
+    Sized from the model's config (no weights read), so hub ids work too.
+    """
+    from rlvr.plan.memory import DTYPE_BYTES, GiB
+    from rlvr.plan.shapes import ModelShape
+
+    shape = ModelShape.from_pretrained(str(model_path))
+    gib = shape.params() * DTYPE_BYTES.get(dtype, 2) / GiB
+    if gib > max_gib:
+        raise ValueError(
+            f"rollout.engine_options.weight_sync=disk would write {gib:.1f} GiB per worker per step "
+            f"(above rollout.engine_options.disk_sync_max_gib={max_gib}); use weight_sync=in_process, "
+            "or set rollout.engine_options.allow_large_disk_sync=true"
+        )
+
+
 class VLLMEngine:
     """`vllm.LLM` driven with token ids.
 
@@ -73,6 +91,9 @@ class VLLMEngine:
                     "auto"       - "in_process" when in_process else "disk".
     kv_cache_gib:   CPU only: KV cache size (VLLM_CPU_KVCACHE_SPACE); GPU uses
                     gpu_memory_utilization.
+    disk_sync_max_gib, allow_large_disk_sync: weight_sync="disk" writes the whole model to a
+                    temp dir on every update (15 GB per worker per step at 7B, through /tmp);
+                    above disk_sync_max_gib it is refused unless allow_large_disk_sync.
     llm_kwargs:     passed to `vllm.LLM` as they are (e.g. enable_prefix_caching).
     """
 
@@ -92,6 +113,8 @@ class VLLMEngine:
         kv_cache_gib: int = 1,
         gpu_memory_utilization: float = 0.5,
         enforce_eager: bool = True,
+        disk_sync_max_gib: float = 2.0,
+        allow_large_disk_sync: bool = False,
         **llm_kwargs: Any,
     ) -> None:
         if logprobs_mode not in LOGPROBS_MODES:
@@ -104,6 +127,8 @@ class VLLMEngine:
             weight_sync = "in_process" if in_process else "disk"
         if weight_sync == "in_process" and not in_process:
             raise ValueError("weight_sync='in_process' needs in_process=True; use 'disk' or 'nccl'")
+        if weight_sync == "disk" and not allow_large_disk_sync:
+            check_disk_sync_size(model_path, dtype, disk_sync_max_gib)
         self.logprobs_mode: LogprobsMode = logprobs_mode
         self.weight_sync = weight_sync
         self.seed = seed
@@ -113,7 +138,8 @@ class VLLMEngine:
         self.on_cpu = current_platform.is_cpu()
         if weight_sync == "nccl" and self.on_cpu:
             raise ValueError(
-                "weight_sync='nccl' needs GPUs (vLLM's NCCL weight transfer); on CPU use 'in_process' or 'disk'"
+                "rollout.engine_options.weight_sync=nccl needs GPUs (vLLM's NCCL weight transfer); "
+                "on CPU use weight_sync=in_process or disk"
             )
         # vLLM reads these when the engine is built, not at import time.
         if in_process:
@@ -226,8 +252,9 @@ class VLLMEngine:
             self.llm.collective_rpc("reload_weights", kwargs={"weights_path": self._write_weights(pairs)})
         else:
             raise RuntimeError(
-                "weight_sync='nccl': the trainer pushes weights with "
-                "rlvr.rollout.engines.vllm_nccl.NcclWeightSender; update_weights is not used"
+                "rollout.engine_options.weight_sync=nccl: weights arrive from the learner ranks' "
+                "rlvr.rollout.engines.vllm_nccl.NcclWeightSender, which `rlvr train` does not drive yet; "
+                "use weight_sync=in_process (README, GPU section)"
             )
         self.llm.reset_prefix_cache()
 

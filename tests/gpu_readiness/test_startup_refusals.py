@@ -1,0 +1,65 @@
+"""What a GPU run refuses at start-up, and where the reference model is placed; all on CPU."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from rlvr.config import compose_config
+from rlvr.learner.options import LearnerOptions
+from rlvr.plan.shapes import KNOWN_CONFIGS
+from rlvr.trainer.reference import reference_device
+
+
+def _options(**learner):
+    return LearnerOptions.from_mapping({**dataclasses.asdict(compose_config(["model=tiny-random"]).learner), **learner})
+
+
+def test_learner_ranks_sharing_a_gpu_are_refused():
+    with pytest.raises(ValueError, match=r"learner.num_gpus_per_rank=0.5 with learner.world_size=2: .*NCCL"):
+        _options(world_size=2, num_gpus_per_rank=0.5)
+    # One rank may share its device (e.g. with a rollout worker); whole GPUs and CPU ranks are fine.
+    assert _options(world_size=1, num_gpus_per_rank=0.5).num_gpus_per_rank == 0.5
+    assert _options(world_size=2, num_gpus_per_rank=1).num_gpus_per_rank == 1
+    assert _options(world_size=2, num_gpus_per_rank=0).num_gpus_per_rank == 0
+
+
+def test_gradient_checkpointing_is_settable_from_a_recipe():
+    cfg = compose_config(["model=tiny-random", "learner.gradient_checkpointing=true"])
+    assert LearnerOptions.from_mapping(dataclasses.asdict(cfg.learner)).gradient_checkpointing is True
+    assert _options().gradient_checkpointing is False
+
+
+@pytest.fixture
+def seven_b_folder(tmp_path):
+    """A folder holding only a 7B model's config.json: sizing reads no weights."""
+    (tmp_path / "config.json").write_text(json.dumps(KNOWN_CONFIGS["Qwen/Qwen2.5-Math-7B"]))
+    return tmp_path
+
+
+def test_disk_weight_sync_refuses_a_7b_model_unless_allowed(seven_b_folder):
+    from rlvr.rollout.engines.vllm_engine import VLLMEngine, check_disk_sync_size
+
+    # Refused in the engine's constructor, before vLLM loads anything.
+    with pytest.raises(ValueError, match=r"weight_sync=disk would write 14.2 GiB .*allow_large_disk_sync=true"):
+        VLLMEngine(str(seven_b_folder), dtype="bfloat16", in_process=False, weight_sync="disk")
+    check_disk_sync_size(str(seven_b_folder), "bfloat16", max_gib=16)  # under a raised limit: no error
+    with pytest.raises(ValueError, match="disk_sync_max_gib=2.0"):
+        check_disk_sync_size(str(seven_b_folder), "bfloat16", max_gib=2.0)
+
+
+@pytest.mark.parametrize(
+    ("gpu_ids", "cuda", "expected"),
+    [([], False, "cpu"), ([], True, "cpu"), ([3], True, "cuda:0"), (["GPU-7f2a"], True, "cuda:0")],
+)
+def test_reference_runs_on_the_gpu_ray_assigned(gpu_ids, cuda, expected):
+    # Ray narrows CUDA_VISIBLE_DEVICES to the assigned GPUs, so the first is cuda:0 whatever its id.
+    assert reference_device(gpu_ids, cuda) == torch.device(expected)
+
+
+def test_reference_with_a_gpu_but_no_cuda_build_is_an_error():
+    with pytest.raises(RuntimeError, match=r"assigned GPU\(s\) \[0\].*torch.cuda.is_available\(\) is False"):
+        reference_device([0], False)
