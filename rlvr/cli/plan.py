@@ -20,12 +20,12 @@ def add_parsers(subparsers) -> None:
 def _plan(args: argparse.Namespace, rest: list[str]) -> int:
     import json
 
+    from omegaconf.errors import MissingMandatoryValue
+
     from rlvr.config import compose_config
     from rlvr.plan.config_plan import plan_config
     from rlvr.plan.memory import GiB
     from rlvr.plan.shapes import ModelShape
-
-    from omegaconf.errors import MissingMandatoryValue
 
     try:
         cfg = compose_config(rest)

@@ -65,13 +65,17 @@ def plan_config(cfg: TrainConfig, shape: ModelShape, device_gib: float | None) -
         share = lc.num_gpus_per_rank if lc.num_gpus_per_rank < 1 else 1.0
         limit = share * device
         if learner.total > limit:
-            hint = "" if lc.gradient_checkpointing else "; learner.gradient_checkpointing=true cuts activations"
+            hint = (
+                "" if lc.gradient_checkpointing else "; learner.gradient_checkpointing=true cuts activations"
+            )
             w.append(
                 f"learner rank needs ~{learner.total / GiB:.1f} GiB, more than its {limit / GiB:.1f} GiB "
                 f"(activations {learner.activations / GiB:.1f} GiB for {rows:g} rows x {seq_len} tokens){hint}"
             )
     if lc.world_size > 1 and 0 < lc.num_gpus_per_rank < 1:
-        w.append(f"learner.num_gpus_per_rank={lc.num_gpus_per_rank} with world_size {lc.world_size}: refused at start")
+        w.append(
+            f"learner.num_gpus_per_rank={lc.num_gpus_per_rank} with world_size {lc.world_size}: refused at start"
+        )
     if rollout.budget is not None:
         if rollout.weights + 1 * GiB > rollout.budget:
             w.append(
@@ -79,7 +83,9 @@ def plan_config(cfg: TrainConfig, shape: ModelShape, device_gib: float | None) -
                 f"= {rollout.budget / GiB:.1f} GiB: raise rollout.engine_options.gpu_memory_utilization"
             )
         elif rollout.sequences_at_max_len < 1:
-            w.append(f"rollout KV cache holds {rollout.sequences_at_max_len:.2f} sequences of {max_model_len} tokens")
+            w.append(
+                f"rollout KV cache holds {rollout.sequences_at_max_len:.2f} sequences of {max_model_len} tokens"
+            )
     if max_model_len < seq_len:
         w.append(
             f"rollout.engine_options.max_model_len={max_model_len} < data.max_prompt_tokens + "

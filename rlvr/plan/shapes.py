@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
 # The config.json fields that matter here, for the hub models our GPU recipes name, so that
 # `rlvr plan` sizes them without a hub (values from the models' published config.json).
 KNOWN_CONFIGS: dict[str, dict[str, Any]] = {

@@ -28,10 +28,12 @@ def test_parameter_count_equals_the_instantiated_model(model):
 
 
 def test_recipe_models_have_their_published_sizes():
-    assert ModelShape.from_hf_config(KNOWN_CONFIGS["Qwen/Qwen2.5-Math-7B"]).params() == pytest.approx(7.62e9, rel=3e-3)
-    assert ModelShape.from_hf_config(KNOWN_CONFIGS["meta-llama/Llama-3.1-8B-Instruct"]).params() == pytest.approx(
-        8.03e9, rel=3e-3
+    assert ModelShape.from_hf_config(KNOWN_CONFIGS["Qwen/Qwen2.5-Math-7B"]).params() == pytest.approx(
+        7.62e9, rel=3e-3
     )
+    assert ModelShape.from_hf_config(
+        KNOWN_CONFIGS["meta-llama/Llama-3.1-8B-Instruct"]
+    ).params() == pytest.approx(8.03e9, rel=3e-3)
 
 
 SHAPE = ModelShape.from_hf_config(KNOWN_CONFIGS["Qwen/Qwen2.5-Math-7B"])
@@ -39,8 +41,15 @@ P = SHAPE.params()
 
 
 def _learner(**kw):
-    args = dict(world_size=4, zero_stage=2, dtype="bfloat16", micro_batch_rows=4, seq_len=4096,
-                gradient_checkpointing=False, logprob_chunk_size=512)
+    args = dict(
+        world_size=4,
+        zero_stage=2,
+        dtype="bfloat16",
+        micro_batch_rows=4,
+        seq_len=4096,
+        gradient_checkpointing=False,
+        logprob_chunk_size=512,
+    )
     return learner_memory(SHAPE, **{**args, **kw})
 
 
@@ -68,11 +77,15 @@ def test_activations_scale_with_tokens_and_checkpointing_keeps_layer_inputs():
 
 
 def test_rollout_kv_cache_is_what_the_budget_leaves():
-    r = rollout_memory(SHAPE, dtype="bfloat16", max_model_len=4096, device_bytes=80 * GiB, gpu_memory_utilization=0.6)
+    r = rollout_memory(
+        SHAPE, dtype="bfloat16", max_model_len=4096, device_bytes=80 * GiB, gpu_memory_utilization=0.6
+    )
     assert r.weights == 2 * P
     assert r.kv_bytes_per_token == 2 * 28 * 4 * 128 * 2  # K and V, 28 layers, 4 KV heads of 128, bf16
     assert r.kv_cache == int(0.6 * 80 * GiB) - 2 * P - GiB
-    tp2 = rollout_memory(SHAPE, dtype="bfloat16", max_model_len=4096, tensor_parallel_size=2, device_bytes=80 * GiB)
+    tp2 = rollout_memory(
+        SHAPE, dtype="bfloat16", max_model_len=4096, tensor_parallel_size=2, device_bytes=80 * GiB
+    )
     assert tp2.weights == P and tp2.kv_bytes_per_token == r.kv_bytes_per_token // 2
 
 
@@ -82,7 +95,9 @@ def test_the_7b_recipe_fits_80gb_only_with_gradient_checkpointing():
     plan = plan_config(cfg, SHAPE, 80)
     assert plan.warnings == [], plan.warnings
     assert plan.learner.total < 72 * GiB  # ~10% headroom for CUDA context and fragmentation
-    off = compose_config(["+experiment=gpu_qwen_math_dph_js", "data.train=x.jsonl", "learner.gradient_checkpointing=false"])
+    off = compose_config(
+        ["+experiment=gpu_qwen_math_dph_js", "data.train=x.jsonl", "learner.gradient_checkpointing=false"]
+    )
     warnings = plan_config(off, SHAPE, 80).warnings
     assert len(warnings) == 1 and "learner.gradient_checkpointing=true" in warnings[0]
 

@@ -15,7 +15,9 @@ from rlvr.trainer.reference import reference_device
 
 
 def _options(**learner):
-    return LearnerOptions.from_mapping({**dataclasses.asdict(compose_config(["model=tiny-random"]).learner), **learner})
+    return LearnerOptions.from_mapping(
+        {**dataclasses.asdict(compose_config(["model=tiny-random"]).learner), **learner}
+    )
 
 
 def test_learner_ranks_sharing_a_gpu_are_refused():
@@ -44,7 +46,9 @@ def test_disk_weight_sync_refuses_a_7b_model_unless_allowed(seven_b_folder):
     from rlvr.rollout.engines.vllm_engine import VLLMEngine, check_disk_sync_size
 
     # Refused in the engine's constructor, before vLLM loads anything.
-    with pytest.raises(ValueError, match=r"weight_sync=disk would write 14.2 GiB .*allow_large_disk_sync=true"):
+    with pytest.raises(
+        ValueError, match=r"weight_sync=disk would write 14.2 GiB .*allow_large_disk_sync=true"
+    ):
         VLLMEngine(str(seven_b_folder), dtype="bfloat16", in_process=False, weight_sync="disk")
     check_disk_sync_size(str(seven_b_folder), "bfloat16", max_gib=16)  # under a raised limit: no error
     with pytest.raises(ValueError, match="disk_sync_max_gib=2.0"):

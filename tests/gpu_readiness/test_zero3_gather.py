@@ -21,7 +21,9 @@ def _run_ranks(world_size: int, model_path, zero_stage: int, out) -> dict:
     ctx = mp.get_context("spawn")
     port = free_port()
     procs = [
-        ctx.Process(target=train_and_gather, args=(r, world_size, port, str(model_path), zero_stage, str(out)))
+        ctx.Process(
+            target=train_and_gather, args=(r, world_size, port, str(model_path), zero_stage, str(out))
+        )
         for r in range(world_size)
     ]
     for p in procs:
@@ -44,7 +46,9 @@ def test_zero3_two_ranks_send_full_tensors_equal_to_zero0(tmp_path, tie):
     zero3 = _run_ranks(2, model, 3, tmp_path / "zero3.pt")
     zero0 = _run_ranks(1, model, 0, tmp_path / "zero0.pt")
 
-    full = {n: tuple(p.shape) for n, p in LlamaForCausalLM(AutoConfig.from_pretrained(model)).named_parameters()}
+    full = {
+        n: tuple(p.shape) for n, p in LlamaForCausalLM(AutoConfig.from_pretrained(model)).named_parameters()
+    }
     # The partitions really are partial (what vLLM's ModuleSource would have declared and sent).
     assert any(zero3["local_shapes"][n] != full[n] for n in full)
     # Every parameter is declared and sent once, in HF names, with its full shape.

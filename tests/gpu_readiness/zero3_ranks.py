@@ -51,12 +51,16 @@ class ResponseNLL:
         return loss, {}
 
 
-def train_and_gather(rank: int, world_size: int, port: int, model_path: str, zero_stage: int, out: str) -> None:
+def train_and_gather(
+    rank: int, world_size: int, port: int, model_path: str, zero_stage: int, out: str
+) -> None:
     """Train one step on this rank's shard, then stream the weights through vLLM's trainer engine
     the way `NcclWeightSender.send` does: rank 0 as the sender (every tensor checked against the
     declared metadata by vLLM's `_checked_iter`), other ranks through vLLM's non-sender
     `send_weights` (they only join the gathers). Rank 0 saves what it would have broadcast."""
-    os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(Path(__file__).resolve().parents[2] / ".venv" / "torch_extensions"))
+    os.environ.setdefault(
+        "TORCH_EXTENSIONS_DIR", str(Path(__file__).resolve().parents[2] / ".venv" / "torch_extensions")
+    )
     from vllm.distributed.weight_transfer.nccl_engine import NCCLTrainerWeightTransferEngine
 
     from rlvr.learner import Learner, LearnerOptions
@@ -73,7 +77,9 @@ def train_and_gather(rank: int, world_size: int, port: int, model_path: str, zer
         rendezvous=Rendezvous(rank, world_size, "127.0.0.1", port),
     )
     rows = batch()
-    learner.train_step({"rollout": rows.select(shard_rows(len(rows), world_size, rank))}, ResponseNLL(), micro_batch_size=2)
+    learner.train_step(
+        {"rollout": rows.select(shard_rows(len(rows), world_size, rank))}, ResponseNLL(), micro_batch_size=2
+    )
     source = GatheredWeightSource(learner.hf_model, zero3=learner.zero3, keep=rank == 0)
     engine = NCCLTrainerWeightTransferEngine(client=None, source=source, is_sender=rank == 0)
     local_shapes = {n: tuple(p.shape) for n, p in learner.hf_model.named_parameters()}
