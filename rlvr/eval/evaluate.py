@@ -36,6 +36,7 @@ class EvalResult:
     greedy_accuracy_ci: list[float] | None = None
     distinct_correct_ci: list[float] | None = None
     bootstrap: dict = field(default_factory=dict)
+    samples: list[dict] = field(default_factory=list)  # a few responses (RUN/samples.jsonl rows)
 
     def with_intervals(self, **bootstrap) -> EvalResult:
         """Fill the *_ci fields from per_problem (keyword arguments go to problems.intervals)."""
@@ -78,6 +79,7 @@ def evaluate(
     seed: int = 0,
     greedy: bool = True,
     bootstrap_resamples: int = 2000,
+    keep_samples: int = 0,
 ) -> EvalResult:
     """Sample n responses per problem, verify them, and summarize with bootstrap intervals
     (`bootstrap_resamples` resamples of the problems, seeded with 0 so one result always gets
@@ -101,6 +103,23 @@ def evaluate(
     counts = [sum(ok for _, ok in rows) for rows in by_problem]
     diverse = [distinct_correct([t for t, _ in rows], [ok for _, ok in rows]) for rows in by_problem]
     texts = [g.text for g in gens]
+    first = {}  # the first response of each of the first keep_samples problems
+    for i, g in enumerate(gens):
+        if g.prompt_index < keep_samples:
+            first.setdefault(g.prompt_index, i)
+    kept = [
+        {
+            "prompt_id": prompts[g.prompt_index].id,
+            "prompt": prompts[g.prompt_index].text,
+            "response": g.text,
+            "reference": prompts[g.prompt_index].answer,
+            "reward": float(r.score),
+            "correct": bool(r.correct),
+            "reason": str(getattr(r.reason, "value", r.reason)),
+            "detail": r.detail,
+        }
+        for g, r in ((gens[i], results[i]) for i in sorted(first.values()))
+    ]
 
     greedy_accuracy, greedy_by_problem = None, None
     if greedy:
@@ -130,4 +149,5 @@ def evaluate(
         distinct_1=distinct_n(texts, 1),
         distinct_2=distinct_n(texts, 2),
         per_problem=per_problem,
+        samples=kept,
     ).with_intervals(resamples=bootstrap_resamples)

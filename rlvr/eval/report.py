@@ -202,6 +202,37 @@ def _diff_range(diffs: list[Comparison]) -> tuple[float, float]:
     return -top, top
 
 
+def _samples_html(run_dirs: list[str | Path], per_kind: int = 4, chars: int = 300) -> str:
+    """The last step's and the last evaluation's kept responses of each run (RUN/samples.jsonl)."""
+    from rlvr.tracking.samples import SAMPLES_FILE, read_samples
+
+    rows = []
+    for run in run_dirs:
+        samples = read_samples(Path(run) / SAMPLES_FILE)
+        for kind in ("train", "eval"):
+            mine = [r for r in samples if r.get("kind") == kind]
+            if not mine:
+                continue
+            last = max(r["step"] for r in mine)
+            for r in [r for r in mine if r["step"] == last][:per_kind]:
+                cut = lambda t: html.escape(str(t) if len(str(t)) <= chars else str(t)[:chars] + "…")  # noqa: E731
+                rows.append(
+                    f"<tr><td>{html.escape(Path(run).name)}</td><td>{kind}</td><td>{r['step']}</td>"
+                    f"<td style='text-align:left;white-space:pre-wrap'>{cut(r.get('prompt', ''))}</td>"
+                    f"<td style='text-align:left;white-space:pre-wrap'>{cut(r.get('response', ''))}</td>"
+                    f"<td>{html.escape(str(r.get('reference', '')))}</td><td>{r.get('reward', 0):g}</td>"
+                    f"<td>{html.escape(str(r.get('reason', '')))}</td></tr>"
+                )
+    if not rows:
+        return ""
+    return (
+        "<h2>Samples</h2><p>What the model answered: a few responses of each run's last training step "
+        "and last evaluation (all kept ones: <code>RUN/samples.jsonl</code>).</p><table><tr><th>run</th>"
+        "<th>kind</th><th>step</th><th>prompt</th><th>response</th><th>reference</th><th>reward</th>"
+        "<th>reason</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
 def write_report(
     run_dirs: list[str | Path],
     out: str | Path,
@@ -263,6 +294,7 @@ def write_report(
         "td:first-child,th:first-child{text-align:left}"
         f"</style></head><body><h1>{html.escape(title)}</h1>"
         f"{svg_chart(_curve_series(curves))}{_curve_table(curves)}<p>{note}</p>{seeds_html}{diff_html}"
+        f"{_samples_html(run_dirs)}"
         "</body></html>"
     )
     out.write_text(page, encoding="utf-8")

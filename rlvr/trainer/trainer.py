@@ -28,6 +28,7 @@ from rlvr.data import load_split
 from rlvr.data.cycle import SeededCycle
 from rlvr.data.prompts import prompts_fingerprint
 from rlvr.rollout.types import SamplingParams
+from rlvr.tracking.samples import SampleLog
 from rlvr.trainer import components
 from rlvr.trainer.checkpoint import latest_checkpoint, load_trainer_state, save_trainer_state
 from rlvr.trainer.rollout_batch import build_rollout_batch
@@ -138,7 +139,12 @@ class Trainer:
             resume=cfg.resume,
             resume_step=self.step_count,
         )
-        if self.bank_stats:  # D_pef/D_exp sizes beside the run's metrics (and in the report)
+        self.samples = SampleLog(
+            self.run_dir,
+            per_call=cfg.logger.samples,
+            resume_step=self.step_count if cfg.resume else None,
+        )
+        if self.bank_stats and self.step_count == 0:  # D_pef/D_exp sizes, once, beside the run's metrics
             self.tracker.log(self.bank_stats, self.step_count)
 
     # ----------------------------------------------------------------------------------- the step
@@ -156,6 +162,14 @@ class Trainer:
                 [prompts[g.prompt_index].answer for g in generations],
                 [prompts[g.prompt_index].metadata for g in generations],
             )
+        self.samples.record(
+            self.step_count + 1,
+            "train",
+            (
+                _sample_row(prompts[g.prompt_index], g.text, r)
+                for g, r in zip(generations, results, strict=True)
+            ),
+        )
         batch, metrics = build_rollout_batch(
             generations,
             results,
@@ -206,27 +220,31 @@ class Trainer:
     # ------------------------------------------------------------------------------------ the run
     def run(self) -> None:
         """Train to cfg.steps. On SIGTERM the current step finishes, a checkpoint is written and
-        `Preempted` is raised (`rlvr train` exits with PREEMPTED_EXIT_CODE); resume=auto continues."""
-        from rlvr.trainer.checkpoint import Preempted, StopRequest
+        `Preempted` is raised (`rlvr train` exits with PREEMPTED_EXIT_CODE); resume=auto continues.
+        A SIGTERM after the last step lets the final evaluation and export finish."""
+        from rlvr.trainer.checkpoint import StopRequest
+
+        with StopRequest() as stop:
+            self._run(stop)
+
+    def _run(self, stop) -> None:
+        from rlvr.trainer.checkpoint import Preempted
         from rlvr.trainer.progress import progress
 
         every = self.cfg.eval.every
         base = self.evaluate() if self.step_count == 0 else None  # the base model's curve, step 0
-        with (
-            StopRequest() as stop,
-            progress(total=self.cfg.steps, initial=self.step_count, enabled=self.cfg.logger.progress) as bar,
-        ):
+        with progress(total=self.cfg.steps, initial=self.step_count, enabled=self.cfg.logger.progress) as bar:
             while self.step_count < self.cfg.steps:
                 metrics = self.step()
                 self.tracker.log(metrics, self.step_count)
                 bar.update(metrics)
                 if every and self.step_count % every == 0 and self.step_count < self.cfg.steps:
                     self.evaluate()
-                k = self.cfg.checkpoint_every
                 if stop.requested and self.step_count < self.cfg.steps:
                     ckpt = self.save_checkpoint()
                     self.tracker.close()
                     raise Preempted(ckpt, self.step_count)
+                k = self.cfg.checkpoint_every
                 if k and self.step_count % k == 0 and self.step_count < self.cfg.steps:
                     self.save_checkpoint()
         final = self.evaluate()
@@ -273,7 +291,9 @@ class Trainer:
             temperature=e.temperature,
             max_tokens=self.cfg.rollout.sampling.max_tokens,
             seed=self.cfg.seed + 7919 * self.step_count,
+            keep_samples=self.cfg.logger.samples,
         )
+        self.samples.record(self.step_count, "eval", result.samples)
         save_eval(self.run_dir, self.step_count, result)
         self.tracker.log(result.metrics(), self.step_count)
         ks = sorted(result.pass_at_k)
@@ -339,6 +359,20 @@ class Trainer:
             sampling=sampling_signature(self.cfg),
         )
         return bank
+
+
+def _sample_row(prompt, response: str, result) -> dict:
+    """One line of samples.jsonl (rlvr/tracking/samples.py)."""
+    return {
+        "prompt_id": prompt.id,
+        "prompt": prompt.text,
+        "response": response,
+        "reference": prompt.answer,
+        "reward": float(result.score),
+        "correct": bool(result.correct),
+        "reason": str(getattr(result.reason, "value", result.reason)),
+        "detail": result.detail,
+    }
 
 
 def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:

@@ -44,3 +44,28 @@ def test_evaluate_files_per_problem_rows_and_intervals():
     assert 0.0 <= lo < 3 / 8 < hi <= 1.0
     assert r.bootstrap["resamples"] == 400
     assert r.metrics()["eval/pass@8_ci_low"] == r.pass_at_k_ci[8][0]
+
+
+def test_evaluate_keeps_the_first_response_of_the_first_problems():
+    class Judged(ExactVerifier):
+        def verify_batch(self, responses, references, metadata):
+            return [
+                SimpleNamespace(
+                    correct=r.correct,
+                    score=float(r.correct),
+                    reason="ok" if r.correct else "wrong",
+                    detail="",
+                )
+                for r in super().verify_batch(responses, references, metadata)
+            ]
+
+    prompts = [Prompt(id=f"p{j}", text=f"q{j}", answer=str(j)) for j in range(len(CORRECT))]
+    r = evaluate(ScriptedEngine(), Judged(), prompts, [[1]] * 8, n=4, greedy=False, keep_samples=3)
+    assert [(s["prompt_id"], s["response"], s["correct"]) for s in r.samples] == [
+        ("p0", "wrong 0", False),
+        ("p1", "1", True),
+        ("p2", "2", True),
+    ]
+    assert (
+        r.samples[1]["prompt"] == "q1" and r.samples[1]["reference"] == "1" and r.samples[1]["reward"] == 1.0
+    )
