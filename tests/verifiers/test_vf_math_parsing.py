@@ -109,3 +109,21 @@ def test_integer_fast_path_leaves_the_rest_to_math_verify(reference, answer):
     from verifiers.math.equivalence import integer_fast_path
 
     assert integer_fast_path(reference, (answer,)) is None
+
+
+def test_a_reference_that_is_not_plain_math_never_reaches_the_eval_path(tmp_path):
+    from verifiers.math.equivalence import parse_reference
+
+    marker = tmp_path / "pwned"
+    for reference in (f"__import__('os').system('touch {marker}')", f"open('{marker}', 'w')",
+                      "().__class__.__base__"):
+        parse_reference(reference)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("answer, equal", [("x^2 + 1", True), ("1 + x^2", True), ("1", False), ("x^2", False)])
+def test_a_gold_in_python_syntax_is_read_whole(answer, equal):
+    from verifiers.math.equivalence import compare
+
+    got = compare("x**2 + 1", (answer,), float_rounding=6, numeric_precision=15, strict=True)
+    assert got.equal is equal

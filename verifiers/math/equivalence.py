@@ -6,7 +6,7 @@ and time is bounded by the pool killing the worker instead.
 
 Model output only ever reaches math-verify's LaTeX parser: its plain-expression extraction goes through
 sympy's `parse_expr`, which `eval`s the text. The gold answer is trusted, so when the LaTeX parser gets
-nothing from it (`2*sqrt(3)`), it may take the expression path.
+nothing from it (`x**2 + 1`) and it is plain math (see `_PLAIN_EXPRESSION`), sympy's parser reads it.
 
 Both sides pass through `numbers.normalize_numbers` first (thousands separators), and importing
 `antlr_compat` makes percentages parse under the ANTLR 4.9.3 runtime that Hydra pins.
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from latex2sympy2_extended.sets import FiniteSet
-from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
-from sympy import Basic, MatrixBase
+from math_verify import LatexExtractionConfig, parse, verify
+from sympy import Basic, MatrixBase, Symbol
+from sympy.parsing.sympy_parser import parse_expr
 
 from verifiers.math import antlr_compat  # noqa: F401  (patches the parser on import; see its docstring)
 from verifiers.math.numbers import normalize_numbers
@@ -30,7 +31,9 @@ from verifiers.math.numbers import normalize_numbers
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 _CONFIG = (LatexExtractionConfig(boxed_match_priority=0),)
-_GOLD_FALLBACK = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig())
+# A gold written as a plain expression (`2*sqrt(3)`, `x**2 + 1`): no quotes, underscores, dots after
+# names, or other identifiers than single letters and these functions.
+_PLAIN_EXPRESSION = re.compile(r"(?:[0-9\s+\-*/^().,]|\b(?:sqrt|pi|exp|log|ln|sin|cos|tan|oo)\b|\b[A-Za-z]\b)+")
 
 
 def _as_latex(answer: str) -> str:
@@ -67,8 +70,18 @@ def parse_reference(reference: str) -> tuple:
     reference = normalize_numbers(reference)
     text = reference if "\\boxed" in reference else _as_latex(reference)
     gold = parse(text, extraction_config=_CONFIG, parsing_timeout=None)
-    if not any(_is_math(x) for x in gold):  # trusted text: the expression path may eval it
-        gold = parse(reference, extraction_config=_GOLD_FALLBACK, parsing_timeout=None) or gold
+    if not any(_is_math(x) for x in gold) and _PLAIN_EXPRESSION.fullmatch(reference):
+        # A gold in Python/sympy syntax (`x**2 + 1`). sympy's parser `eval`s: references are trusted,
+        # but through the HTTP service anyone who reaches it sends them, so only digits, operators,
+        # single letters and a few math names get here. (math-verify's own expression extraction is
+        # no help: it takes the last number of `x**2 + 1`, which would make a response "1" right.)
+        try:
+            expr = parse_expr(reference.replace("^", "**"), evaluate=False)
+            # latex2sympy makes real symbols; sympy's x would never equal the answer's x otherwise.
+            expr = expr.xreplace({v: Symbol(v.name, real=True) for v in expr.free_symbols})
+            gold = [expr, reference]
+        except Exception:  # noqa: BLE001 - any failure leaves the string comparison
+            pass
     return tuple(gold)
 
 
