@@ -55,7 +55,7 @@ class Span:
 
 
 def is_plain_number(text: str) -> bool:
-    """`-12`, `10,455`, `1 000`, `3.5`, `28\\%`: yes. `2/3`, `x = 5`, `\\frac{1}{2}`: no."""
+    """`-12`, `10,455`, `1 000`, `3.5`, `3/4`, `28\\%`: yes. `x = 5`, `2^3`, `\\frac{1}{2}`: no."""
     return PLAIN_NUMBER.fullmatch(text.strip()) is not None and any(c.isdigit() for c in text)
 
 
