@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifiers.math.extract import PRESETS, boxed_contents, extract_answer
+from verifiers.math.spans import math_spans
 
 ALL = ("boxed", "answer_is", "last_number")
 DEFAULT = PRESETS["default"]
@@ -136,3 +137,19 @@ def test_any_text_extracts_without_error_and_last_number_never_reads_a_trailing_
         assert found is None or all(found.parts)
     # Whatever comes before, a response ending in a LaTeX fraction has no last *number*.
     assert extract_answer(prefix + rf" \frac{{{a}}}{{{b}}}", ("last_number",)) is None
+
+
+@pytest.mark.parametrize(
+    "text, spans",
+    [
+        (r"so x = \frac{1+\sqrt{5}}{2}.", [(r"x = \frac{1+\sqrt{5}}{2}", "run")]),  # braces swallowed whole
+        (r"$$ 5 $$ and \(3\) then \[4\]", [("5", "env"), ("3", "env"), ("4", "env")]),
+        ("It costs $15.50 in total.", [("15.50", "run")]),  # a $ unclosed on its line is currency
+        ("Final Answer: The largest $n$ is 34.", [("n", "env"), ("34", "run")]),
+        ("Step 1: 12 - 5 = 7\nSo 7 apples.", [("1", "run"), ("12 - 5 = 7", "run"), ("7", "run")]),
+        (r"It is 250 m, or 25\% of it.", [("250", "run"), (r"25\%", "run")]),
+        ("No numbers here at all.", []),
+    ],
+)
+def test_math_spans(text, spans):
+    assert [(s.text, s.kind) for s in math_spans(text)] == spans
