@@ -95,3 +95,10 @@ def test_deeply_nested_reference_is_an_error_not_a_timeout(math_verifier):
         deep = r"\frac{" + deep + "}{2}"
     result = math_verifier.verify(r"\boxed{1}", deep)
     assert result.reason is Reason.ERROR and "reference nests brackets 75 deep" in result.detail, result
+
+
+def test_extract_option_names_presets_and_strategies():
+    assert get_verifier("math", extract="strict").options.strategies() == ("boxed",)
+    assert get_verifier("math").options.strategies() == ("boxed", "answer_is", "last_math")
+    with pytest.raises(ValueError, match="or a preset: default, strict"):
+        get_verifier("math", extract="lenient")

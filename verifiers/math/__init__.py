@@ -37,7 +37,12 @@ class MathOptions(PoolOptions):
 
     def strategies(self) -> tuple[str, ...]:
         preset = PRESETS.get(self.extract.strip())
-        return preset if preset else parse_strategies(self.extract, STRATEGIES)
+        if preset:
+            return preset
+        try:
+            return parse_strategies(self.extract, STRATEGIES)
+        except ValueError as exc:
+            raise ValueError(f"{exc}, or a preset: {', '.join(PRESETS)}") from None
 
     def validate(self) -> None:
         super().validate()
