@@ -459,17 +459,19 @@ class WorkerPool:
         self._seen[client] = time.monotonic()
 
     def _clients_around(self, busy: dict[str, int]) -> tuple[set[str], set[str]]:
-        """Clients queued, holding a worker or served in the last RECENT_S; and the slow ones among
-        them, kept off the last worker while someone else is around (alone, a client may use every
-        worker)."""
+        """Clients queued, holding a worker or served in the last RECENT_S; and those kept off the
+        last worker: clients not measured yet (a newcomer proves its tasks are quick before it may
+        take every worker, even alone: someone may arrive while it holds them all), and slow clients
+        while someone else is around (alone, a measured client may use every worker)."""
         now = time.monotonic()
         around = {c for c, t in self._seen.items() if now - t < RECENT_S}
         around |= set(self._pending.by_client()) | {c for c, n in busy.items() if n}
-        if self.size < 2 or len(around) < 2:
+        if self.size < 2:
             return around, set()
-        # Not measured yet counts as slow: a newcomer proves its tasks are quick before it may take
-        # every worker.
-        return around, {c for c in around if self._task_s.get(c, SLOW_TASK_S + 1) > SLOW_TASK_S}
+        unmeasured = {c for c in around if c not in self._task_s}
+        if len(around) < 2:
+            return around, unmeasured
+        return around, unmeasured | {c for c in around if self._task_s.get(c, 0.0) > SLOW_TASK_S}
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
