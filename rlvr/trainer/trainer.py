@@ -43,6 +43,7 @@ class Trainer:
         self.run_dir = Path(cfg.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.algorithm = build_algorithm(cfg.algorithm, cfg.divergence)
+        components.check_verifier(cfg.verifier)
         _seed_everything(cfg.seed)
 
         self.model_path = components.ensure_model(cfg.model)

@@ -6,6 +6,7 @@ submits a job reuses the one cluster and the one prepared model.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -15,19 +16,51 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from ray_nodes import start_ray_nodes  # noqa: E402
 
-# The smallest real GRPO run: the seeded tiny random model, 2 steps of 2 prompts x 2 samples.
+# The smallest real GRPO run: the seeded tiny random model, 2 prompts x 2 samples a step, scored
+# by `parity` (tests/e2e/parity.py), which gives an untrained model varied rewards so weights move.
 TINY_RUN = [
     "model=tiny-random",
     "algorithm=grpo",
     "divergence=none",
     "steps=2",
+    "data=jsonl",
+    "data.test=null",
+    "verifier.name=parity",
     "prompts_per_step=2",
     "rollout.sampling.n=2",
     "rollout.sampling.max_tokens=8",
     "eval.n=0",
     "logger.progress=false",
     "learner.micro_batch_size=4",
+    "learner.lr=1e-3",
 ]
+
+
+@pytest.fixture(scope="session")
+def plugin_dir(tmp_path_factory) -> Path:
+    """`parity` as a verifier plugin found through PYTHONPATH alone: its module and a dist-info
+    whose entry point `importlib.metadata` discovers (what a user's uninstalled plugin needs)."""
+    d = tmp_path_factory.mktemp("plugins")
+    (d / "parity.py").write_text((Path(__file__).parents[1] / "e2e" / "parity.py").read_text())
+    info = d / "rlvr_parity_plugin-0.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: rlvr-parity-plugin\nVersion: 0.0.0\n")
+    (info / "entry_points.txt").write_text("[rlvr.verifiers]\nparity = parity:ParityVerifier\n")
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, plugin_dir) -> list[str]:
+    """TINY_RUN's overrides with its prompt file."""
+    path = tmp_path_factory.mktemp("data") / "train.jsonl"
+    refs = ["any", "even", "odd", "odd", "even", "even", "odd", "any"]
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"p{i}", "prompt": f"What is {i} + {i + 3}?", "answer": r}) + "\n"
+            for i, r in enumerate(refs)
+        )
+    )
+    return [*TINY_RUN, f"data.train={path}"]
 
 
 @pytest.fixture(scope="session")
@@ -46,10 +79,17 @@ def ray_nodes(tmp_path_factory):
     nodes.stop()
 
 
-def cli_env(rlvr_cache: Path, **extra: str) -> dict[str, str]:
-    """The environment of an `rlvr` subprocess: this session's cache, no inherited Ray settings."""
+def cli_env(rlvr_cache: Path, plugin_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of an `rlvr` subprocess: this session's cache, the plugin on PYTHONPATH,
+    no inherited Ray settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    return {**env, "RLVR_CACHE": str(rlvr_cache), "HF_HUB_OFFLINE": "1", **extra}
+    return {
+        **env,
+        "RLVR_CACHE": str(rlvr_cache),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(plugin_dir),
+        **extra,
+    }
 
 
 @pytest.fixture(scope="session")
