@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from rlvr.batch import TokenBatch
+from rlvr.cluster.placement import ActorPlacement
 from rlvr.learner.distributed import Rendezvous, free_port, node_ip
 from rlvr.learner.learner import Learner, LossFn
 from rlvr.learner.microbatch import shard_rows
@@ -72,6 +73,8 @@ class LearnerGroup:
         self.model_path = str(model_path)
         self._local: Learner | None = None
         self._actors: list[Any] = []
+        self.placement: ActorPlacement | None = None
+        self.nodes: list[str] = []  # the node id of each rank (Ray runs only)
         if world_size < 1:
             raise ValueError(f"world_size must be >= 1, got {world_size}")
         if not use_ray:
@@ -93,13 +96,19 @@ class LearnerGroup:
             env_vars.setdefault("TORCH_EXTENSIONS_DIR", os.environ["TORCH_EXTENSIONS_DIR"])
         runtime_env = {"env_vars": env_vars} if env_vars else None
         actor_cls = ray.remote(LearnerWorker)
+        # One bundle per rank (cluster.placement: PACK or SPREAD), so ranks land the same way each run.
+        self.placement = ActorPlacement(
+            "learner rank", world_size, options.num_cpus_per_rank, options.num_gpus_per_rank
+        )
+        self.nodes = self.placement.nodes
         self._actors = [
             actor_cls.options(
                 num_cpus=options.num_cpus_per_rank,
                 num_gpus=options.num_gpus_per_rank,
                 runtime_env=runtime_env,
+                **self.placement.options(rank),
             ).remote()
-            for _ in range(world_size)
+            for rank in range(world_size)
         ]
         addr, port = ray.get(self._actors[0].rendezvous_address.remote())
         # All ranks must be set up concurrently: init_process_group blocks until everyone joins.
@@ -193,6 +202,9 @@ class LearnerGroup:
             ray.kill(a)
         self._actors = []
         self._local = None
+        if self.placement is not None:
+            self.placement.remove()
+            self.placement = None
 
 
 def _combine_metrics(results: list[dict[str, float]]) -> dict[str, float]:

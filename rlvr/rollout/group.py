@@ -6,15 +6,22 @@ update is put in the Ray object store once and every worker reads that one copy.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 from typing import Any, Literal
 
+from rlvr.cluster.placement import ActorPlacement, policy
 from rlvr.rollout.engines.base import NamedTensors, as_pairs
 from rlvr.rollout.types import Generation, SamplingParams
 from rlvr.rollout.worker import rollout_worker_actor
 
 Sharding = Literal["contiguous", "round_robin"]
+log = logging.getLogger(__name__)
+
+
+class RolloutWorkerFailed(RuntimeError):
+    """A rollout worker died more often than cluster.max_restarts allows."""
 
 
 def shard_indices(num_items: int, num_shards: int, sharding: Sharding) -> list[list[int]]:
@@ -57,13 +64,28 @@ class RolloutGroup:
             raise ValueError(f"num_workers={num_workers}: need at least one worker")
         options = dict(engine_options or {})
         base_seed = int(options.pop("seed", 0))
-        actor = rollout_worker_actor().options(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker)
+        # One bundle per worker (cluster.placement); a dead worker is restarted by Ray with the same
+        # arguments (engine seed included) up to cluster.max_restarts times, then reloads the
+        # latest weights before its share of the step is retried (`generate`).
+        self.placement = ActorPlacement(
+            "rollout worker", num_workers, num_cpus_per_worker, num_gpus_per_worker
+        )
+        self.nodes = self.placement.nodes
+        self.max_restarts = policy().max_restarts
+        self.restarts = 0
+        actor = rollout_worker_actor()
         self.workers = [
-            actor.remote(engine, str(model_path), {**options, "seed": base_seed + k}, k)
+            actor.options(
+                num_cpus=num_cpus_per_worker,
+                num_gpus=num_gpus_per_worker,
+                max_restarts=self.max_restarts,
+                **self.placement.options(k),
+            ).remote(engine, str(model_path), {**options, "seed": base_seed + k}, k)
             for k in range(num_workers)
         ]
         self.sharding: Sharding = sharding
         self.sync_history: list[dict[str, float]] = []
+        self._weights: tuple[Any, int | None] | None = None  # the last update's object ref, version
         ray.get([w.ready.remote() for w in self.workers])  # surface start-up errors here, not later
 
     def __len__(self) -> int:
@@ -74,15 +96,23 @@ class RolloutGroup:
         import ray
 
         shards = shard_indices(len(prompt_token_ids), len(self.workers), self.sharding)
-        futures = []
-        for k, (worker, idx) in enumerate(zip(self.workers, shards, strict=True)):
+        calls = {}
+        for k, idx in enumerate(shards):
             if not idx:
                 continue
             worker_params = params if params.seed is None else replace(params, seed=params.seed + k)
-            futures.append((idx, worker.generate.remote([prompt_token_ids[i] for i in idx], worker_params)))
+            calls[k] = (idx, [prompt_token_ids[i] for i in idx], worker_params)
+        futures = {k: self.workers[k].generate.remote(p, wp) for k, (_, p, wp) in calls.items()}
         results: list[Generation] = []
-        for idx, future in futures:
-            for g in ray.get(future):
+        for k, (idx, shard_prompts, worker_params) in calls.items():
+            while True:
+                try:
+                    out = ray.get(futures[k])
+                    break
+                except ray.exceptions.RayActorError as e:
+                    self._recover(k, e)  # same prompts, same seed: the retry returns what it would have
+                    futures[k] = self.workers[k].generate.remote(shard_prompts, worker_params)
+            for g in out:
                 g.prompt_index = idx[g.prompt_index]  # shard-local -> caller's index
                 results.append(g)
         results.sort(key=lambda g: (g.prompt_index, g.sample_index))
@@ -114,6 +144,7 @@ class RolloutGroup:
 
         start = time.perf_counter()
         ref = ray.put({name: t.detach().to("cpu") for name, t in as_pairs(named_tensors)})
+        self._weights = (ref, version)  # kept for a restarted worker, which starts from the model folder
         put_done = time.perf_counter()
         worker_seconds = ray.get([w.update_weights.remote(ref, version) for w in self.workers])
         timing = {
@@ -123,6 +154,29 @@ class RolloutGroup:
         }
         self.sync_history.append(timing)
         return timing
+
+    def _recover(self, k: int, error: Exception) -> None:
+        """Wait for Ray to restart worker k and give it the latest weights; past max_restarts, raise."""
+        import ray
+
+        self.restarts += 1
+        if self.restarts > self.max_restarts:
+            raise RolloutWorkerFailed(
+                f"rollout worker {k} died ({type(error).__name__}) after {self.restarts - 1} restarts "
+                f"this run (cluster.max_restarts={self.max_restarts}); the last checkpoint is intact: "
+                "rerun with resume=auto once the cause (memory, node loss) is fixed"
+            ) from error
+        log.warning(
+            "rollout worker %d died (%s): restart %d of %d, retrying its prompts with the same seed",
+            k,
+            type(error).__name__,
+            self.restarts,
+            self.max_restarts,
+        )
+        ray.get(self.workers[k].ready.remote(), timeout=600)  # queued until the restarted actor is up
+        if self._weights is not None:
+            ref, version = self._weights
+            ray.get(self.workers[k].update_weights.remote(ref, version))
 
     def stats(self) -> list[dict[str, Any]]:
         import ray
@@ -138,3 +192,4 @@ class RolloutGroup:
             for w in self.workers:
                 ray.kill(w)
             self.workers = []
+            self.placement.remove()

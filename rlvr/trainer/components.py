@@ -26,8 +26,10 @@ def init_ray(cluster: ClusterConfig) -> None:
 
     A token in RAY_AUTH_TOKEN(_PATH) turns on Ray's token mode, which Ray itself would not do.
     """
+    from rlvr.cluster import placement
     from rlvr.cluster.auth import enable_token_auth_if_token_given
 
+    placement.set_policy(cluster.placement, cluster.max_restarts)
     enable_token_auth_if_token_given()
     import ray
 
@@ -123,6 +125,26 @@ def make_reference(model_path: str, cfg: LearnerConfig, *, temperature: float = 
     return actor.remote(
         model_path, dtype=cfg.dtype, chunk_tokens=cfg.logprob_chunk_size, temperature=temperature
     )
+
+
+def check_verifier(cfg: VerifierConfig) -> None:
+    """Resolve the verifier and parse its options before anything starts (Ray, vLLM, DeepSpeed):
+    a misspelled name or option fails in a second with the list of valid ones, not after start-up.
+    HTTP mode is the service's to check."""
+    if cfg.mode not in ("pool", "ray", "http"):
+        raise ValueError(f"verifier.mode must be pool, ray or http, got {cfg.mode!r}")
+    if cfg.mode == "http":
+        return
+    from verifiers.options import parse_options
+    from verifiers.registry import verifier_class
+
+    cls = verifier_class(cfg.name)
+    options_cls = getattr(cls, "Options", None)
+    if options_cls is not None:
+        try:
+            parse_options(options_cls, dict(cfg.options), verifier=cfg.name)
+        except TypeError as e:  # unknown option names: a config error, reported as one
+            raise ValueError(f"verifier.options: {e}") from None
 
 
 def make_verifier(cfg: VerifierConfig):
