@@ -40,7 +40,13 @@ def _train(args, rest: list[str]) -> int:
         from rlvr.trainer.trainer import Trainer
 
         cfg.run_dir = HydraConfig.get().runtime.output_dir
-        trainer = Trainer(to_train_config(cfg))
+        try:
+            trainer = Trainer(to_train_config(cfg))
+        except errors.USER_ERRORS as e:
+            if errors.debug_enabled():
+                raise
+            failed.append(e)  # one line from `rlvr train`, not Hydra's traceback
+            return
         try:
             trainer.run()
         except Preempted as e:
@@ -48,15 +54,19 @@ def _train(args, rest: list[str]) -> int:
         finally:
             trainer.close()
 
+    from rlvr.cli import errors
     from rlvr.trainer.checkpoint import PREEMPTED_EXIT_CODE, Preempted
 
     preempted: list[Preempted] = []
+    failed: list[BaseException] = []
     argv = sys.argv
     sys.argv = ["rlvr train", *rest]
     try:
         run()
     finally:
         sys.argv = argv
+    if failed:
+        return errors.report("train", failed[0])
     if preempted:
         print(f"rlvr train: {preempted[0]} (exit code {PREEMPTED_EXIT_CODE})", file=sys.stderr)
         return PREEMPTED_EXIT_CODE

@@ -1,0 +1,81 @@
+"""User errors through the real `rlvr` CLI: one line naming the file/row/key, exit status 2, no
+traceback (unless --debug or HYDRA_FULL_ERROR=1); verifier mistakes fail before anything starts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _rlvr(*args: str, tmp_path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rlvr.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "RLVR_CACHE": str(tmp_path / "cache"), **(env or {})},
+    )
+
+
+@pytest.fixture
+def bad_jsonl(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"id": "a", "prompt": "1 + 1?", "answer": "2"}\nnot json\n')
+    return path
+
+
+def _train_args(tmp_path, *extra):
+    return (
+        "train",
+        "model=tiny-random",
+        "logger.progress=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        *extra,
+    )
+
+
+def test_a_bad_data_row_is_one_line_and_exit_2(tmp_path, bad_jsonl):
+    p = _rlvr(*_train_args(tmp_path, "data=jsonl", f"data.train={bad_jsonl}"), tmp_path=tmp_path)
+    assert p.returncode == 2, p.stderr[-2000:]
+    errors = [line for line in p.stderr.splitlines() if "error" in line.lower()]
+    assert errors == [
+        f"rlvr train: error: {bad_jsonl}:2: invalid JSON (Expecting value)  "
+        "(rlvr --debug train ... shows the traceback)"
+    ]
+    assert "Traceback" not in p.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path, bad_jsonl):
+    p = _rlvr(
+        *_train_args(tmp_path, "data=jsonl", f"data.train={bad_jsonl}"),
+        tmp_path=tmp_path,
+        env={"HYDRA_FULL_ERROR": "1"},
+    )
+    assert p.returncode != 0 and "Traceback" in p.stderr and "invalid JSON" in p.stderr
+
+
+def test_verifier_mistakes_fail_before_ray_starts(tmp_path):
+    p = _rlvr(*_train_args(tmp_path, "verifier.name=mathh"), tmp_path=tmp_path)
+    assert p.returncode == 2 and "unknown verifier 'mathh'" in p.stderr and "known verifiers: " in p.stderr
+    p = _rlvr(*_train_args(tmp_path, "+verifier.options.extrakt=boxed"), tmp_path=tmp_path)
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert "unknown option(s) extrakt for verifier 'math'" in p.stderr and "Traceback" not in p.stderr
+    assert "Ray" not in p.stdout + p.stderr  # nothing was started
+
+
+def test_a_missing_data_file_in_rlvr_eval(tmp_path):
+    p = _rlvr(
+        "eval",
+        "--run-dir",
+        str(tmp_path / "ev"),
+        "model=tiny-random",
+        "data=jsonl",
+        f"data.train={tmp_path / 'nope.jsonl'}",
+        f"data.test={tmp_path / 'nope.jsonl'}",
+        tmp_path=tmp_path,
+    )
+    assert p.returncode == 2 and "nope.jsonl does not exist" in p.stderr and "Traceback" not in p.stderr
