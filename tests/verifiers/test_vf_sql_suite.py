@@ -130,3 +130,16 @@ def test_suite_through_the_pool(suite):
     with get_verifier("sql", workers=1, timeout=1.0) as v:
         got = v.verify_batch([fenced("SELECT 2"), fenced(COUNT_PARIS)], [COUNT_PARIS] * 2, [{"db_path": str(main), "db_suite": str(folder)}] * 2)
     assert [r.reason for r in got] == [Reason.WRONG, Reason.OK]
+
+
+def test_all_queries_of_a_response_share_one_time_budget(suite, monkeypatch):
+    """2 x timeout for the whole suite (the pool kills the worker at 2 x timeout + 1): a clock that
+    moves 1 s per look runs out before the second database."""
+    import verifiers.sql as sql_module
+
+    main, folder = suite
+    ticks = iter(range(100))
+    monkeypatch.setattr(sql_module, "monotonic", lambda: float(next(ticks)))
+    v = get_verifier("sql", workers=1, timeout=1.0)
+    got = v.judge(fenced(COUNT_PARIS), COUNT_PARIS, {"db_path": str(main), "db_suite": str(folder)})
+    assert got.reason is Reason.TIMEOUT and "before database 2 of 3" in got.detail, got

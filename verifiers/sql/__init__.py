@@ -10,10 +10,10 @@ gold's keys may come in any order, `verifiers.sql.ties`); the first mismatch sto
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from time import monotonic
 from typing import Any, ClassVar
 
 from verifiers.base import PooledVerifier, short
@@ -104,7 +104,7 @@ class SqlVerifier(PooledVerifier):
 
     def judge(self, response: str, reference: str, metadata: Mapping[str, Any]) -> Judgement:
         opts: SqlOptions = self.options  # type: ignore[assignment]
-        deadline = time.monotonic() + 2 * opts.timeout
+        deadline = monotonic() + 2 * opts.timeout  # one budget for every query of this response
         db_path = metadata.get("db_path")
         if not isinstance(db_path, str) or not db_path:
             return Judgement(Reason.ERROR, "metadata needs 'db_path': the SQLite file to run the queries on")
@@ -127,7 +127,7 @@ class SqlVerifier(PooledVerifier):
             gold, ordered, ties = _gold(os.path.abspath(db), (st.st_mtime_ns, st.st_size), reference, opts.timeout, opts.max_rows)
             if gold.rows is None:
                 return Judgement(Reason.ERROR, f"gold query failed{where} ({gold.reason}): {short(gold.detail, 120)}", formatted)
-            left = deadline - time.monotonic()
+            left = deadline - monotonic()
             if left <= 0:
                 return Judgement(Reason.TIMEOUT, f"the suite's time budget ran out before database {index + 1} of {len(databases)}", formatted)
             pred = run_query(db, sql, timeout=min(opts.timeout, left), max_rows=opts.max_rows)
@@ -135,6 +135,7 @@ class SqlVerifier(PooledVerifier):
                 return Judgement(pred.reason or Reason.ERROR, short(pred.detail, 160 - len(where)) + where, formatted)
             if not same_result(gold.rows, pred.rows, ordered=ordered, rel_tol=opts.rel_tol, abs_tol=opts.abs_tol, ties=ties):
                 return Judgement(Reason.WRONG, f"{len(pred.rows)} rows vs {len(gold.rows)} expected{' (ordered)' if ordered else ''}{where}", formatted)
-            n_rows = n_rows or len(pred.rows)
+            if index == 0:
+                n_rows = len(pred.rows)  # the detail reports the main database
         suite = f" and {len(databases) - 1} suite databases" if len(databases) > 1 else ""
         return Judgement(Reason.OK, f"{n_rows} rows match{' in order' if ordered else ''}{suite}", formatted)
