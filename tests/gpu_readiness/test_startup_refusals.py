@@ -67,3 +67,16 @@ def test_reference_runs_on_the_gpu_ray_assigned(gpu_ids, cuda, expected):
 def test_reference_with_a_gpu_but_no_cuda_build_is_an_error():
     with pytest.raises(RuntimeError, match=r"assigned GPU\(s\) \[0\].*torch.cuda.is_available\(\) is False"):
         reference_device([0], False)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_nccl_weight_sync_on_cpu_is_refused_naming_the_key(seven_b_folder):
+    from rlvr.rollout.engines.vllm_engine import VLLMEngine
+    from rlvr.rollout.engines.vllm_nccl import NcclWeightSender
+
+    with pytest.raises(ValueError, match=r"rollout.engine_options.weight_sync=nccl needs GPUs"):
+        VLLMEngine(str(seven_b_folder), weight_sync="nccl")
+    with pytest.raises(RuntimeError, match=r"rollout.engine_options.weight_sync=nccl needs a CUDA device"):
+        NcclWeightSender(
+            torch.nn.Linear(2, 2), rank=0, zero3=False, workers=[], master_address="127.0.0.1", master_port=1
+        )
