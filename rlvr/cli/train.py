@@ -60,7 +60,7 @@ def _train(args, rest: list[str]) -> int:
     preempted: list[Preempted] = []
     failed: list[BaseException] = []
     argv = sys.argv
-    sys.argv = ["rlvr train", *rest]
+    sys.argv = ["rlvr train", *run_dir_overrides(rest)]
     try:
         run()
     finally:
@@ -71,6 +71,18 @@ def _train(args, rest: list[str]) -> int:
         print(f"rlvr train: {preempted[0]} (exit code {PREEMPTED_EXIT_CODE})", file=sys.stderr)
         return PREEMPTED_EXIT_CODE
     return 0
+
+
+def run_dir_overrides(rest: list[str]) -> list[str]:
+    """`run_dir=DIR` is where the run goes: Hydra's run dir (or sweep dir with --multirun), which
+    the trainer writes to. Without this, Hydra's own `hydra.run.dir` would silently win."""
+    multirun = any(a in ("--multirun", "-m") for a in rest)
+    out = []
+    for arg in rest:
+        if arg.startswith("run_dir="):
+            arg = ("hydra.sweep.dir=" if multirun else "hydra.run.dir=") + arg[len("run_dir=") :]
+        out.append(arg)
+    return out
 
 
 def _sample_reference(args, rest: list[str]) -> int:

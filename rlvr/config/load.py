@@ -19,7 +19,20 @@ from rlvr.config.schema import TrainConfig
 RECIPES_DIR = Path(os.environ.get("RLVR_RECIPES", Path(__file__).resolve().parents[2] / "recipes"))
 SCHEMA_NAME = "train_schema"
 
-ConfigStore.instance().store(name=SCHEMA_NAME, node=TrainConfig)
+# Fields that are free-form dicts (verifier options, divergence params, data filters, engine
+# options): open to new keys, so `verifier.options.extract=boxed` works without Hydra's `+`. The
+# rest of the config stays in struct mode, where a misspelled key is an error naming its path.
+OPEN_DICTS = ("data.where", "rollout.engine_options", "divergence.params", "verifier.options")
+
+
+def _schema_node() -> DictConfig:
+    node = OmegaConf.structured(TrainConfig)
+    for path in OPEN_DICTS:
+        OmegaConf.set_struct(OmegaConf.select(node, path), False)
+    return node
+
+
+ConfigStore.instance().store(name=SCHEMA_NAME, node=_schema_node())
 if not OmegaConf.has_resolver("expanduser"):
     OmegaConf.register_new_resolver("expanduser", os.path.expanduser)
 if not OmegaConf.has_resolver("or_none"):  # run-dir names: a null divergence reads "none"

@@ -79,3 +79,21 @@ def test_a_missing_data_file_in_rlvr_eval(tmp_path):
         tmp_path=tmp_path,
     )
     assert p.returncode == 2 and "nope.jsonl does not exist" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_run_dir_is_where_the_run_goes_and_dict_fields_take_plain_overrides(tmp_path):
+    from rlvr.cli.train import run_dir_overrides
+    from rlvr.config import compose_config
+
+    assert run_dir_overrides(["run_dir=/x", "steps=2"]) == ["hydra.run.dir=/x", "steps=2"]
+    assert run_dir_overrides(["--multirun", "run_dir=/x"]) == ["--multirun", "hydra.sweep.dir=/x"]
+    cfg = compose_config(
+        ["data.where={level: [1, 2]}", "verifier.options.extract=boxed", "divergence.params.alpha=0.3"]
+    )
+    assert cfg.data.where == {"level": [1, 2]} and cfg.verifier.options == {"extract": "boxed"}
+    with pytest.raises(Exception, match="wher"):
+        compose_config(["data.wher=1"])  # the rest of the config still refuses unknown keys
+    p = _rlvr(
+        "train", "model=tiny-random", f"run_dir={tmp_path / 'mine'}", "--cfg", "hydra", tmp_path=tmp_path
+    )
+    assert p.returncode == 0 and f"dir: {tmp_path / 'mine'}" in p.stdout
