@@ -13,7 +13,8 @@ class Reason(str, Enum):
     Shared by every verifier:
       ok            the answer is correct
       wrong         an answer was found and judged, and it is not correct (also: several different
-                    \\boxed answers, which would otherwise reward hedging)
+                    \\boxed answers that are not together the reference's set, e.g. a hedge
+                    "\\boxed{1} or \\boxed{5}" for 5)
       unparseable   no answer could be extracted from the response, or it could not be parsed
       timeout       judging took longer than the verifier's timeout (the worker was killed)
       error         the verifier could not judge: the worker died, the reference could not be parsed,
