@@ -55,6 +55,16 @@ def test_disk_weight_sync_refuses_a_7b_model_unless_allowed(seven_b_folder):
         check_disk_sync_size(str(seven_b_folder), "bfloat16", max_gib=2.0)
 
 
+def test_disk_sync_size_of_another_architecture_comes_from_its_weight_files(tmp_path):
+    from rlvr.rollout.engines.vllm_engine import check_disk_sync_size
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2", "n_embd": 64}))
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * 3 * 2**20)
+    check_disk_sync_size(str(tmp_path), "float32", max_gib=0.01)
+    with pytest.raises(ValueError, match=r"would write 0.0 GiB .*disk_sync_max_gib=0.001"):
+        check_disk_sync_size(str(tmp_path), "float32", max_gib=0.001)
+
+
 @pytest.mark.parametrize(
     ("gpu_ids", "cuda", "expected"),
     [([], False, "cpu"), ([], True, "cpu"), ([3], True, "cuda:0"), (["GPU-7f2a"], True, "cuda:0")],
