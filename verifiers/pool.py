@@ -23,7 +23,6 @@ on it is killed and replaced rather than left to finish it.
 from __future__ import annotations
 
 import atexit
-import importlib
 import itertools
 import math
 import os
@@ -42,6 +41,7 @@ from typing import Any
 
 from verifiers.fair_queue import FairQueue, current_scope
 from verifiers.options import default_workers
+from verifiers.pool_worker import worker_entry as _worker_entry  # noqa: F401 - see _WORKER_BOOT
 
 STARTUP_TIMEOUT_S = 120.0  # a worker that is not ready by then is killed and replaced
 MAX_START_FAILURES = 3  # consecutive deaths before "ready": fail queued tasks instead of looping
@@ -74,73 +74,9 @@ def _describe_exit(code: int | None) -> str:
     return f"worker process exited with code {code}"
 
 
-_WORKER_BOOT = "from verifiers.pool import _worker_entry; _worker_entry()"
-
-
-def _worker_entry() -> None:
-    """Entry point of a worker interpreter: argv = [fd, memory_mb, comma-separated preload modules]."""
-    fd, memory_mb, preload = int(sys.argv[1]), int(sys.argv[2]), [m for m in sys.argv[3].split(",") if m]
-    _worker_main(Connection(fd), memory_mb, preload)
-
-
-def _die_with_parent() -> None:
-    """Linux: get SIGKILL when the parent dies, so a worker stuck in a hung task never outlives it."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-
-def _worker_main(conn: Any, memory_mb: int, preload: Sequence[str]) -> None:
-    """Worker loop: receive chunks [(task_id, fn, args)], send ("ok"|"error", task_id, value) per task."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
-    _die_with_parent()
-    if memory_mb:
-        import resource
-
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
-    try:
-        for module in preload:
-            importlib.import_module(module)
-    except BaseException as exc:
-        conn.send(("fatal", None, f"preloading failed: {type(exc).__name__}: {exc}"))
-        return
-    try:
-        conn.send(("ready", None, os.getpid()))
-    except OSError:  # the parent is gone (it exited while we imported): nothing to report to
-        return
-    while True:
-        try:
-            chunk = conn.recv()
-        except (EOFError, OSError):
-            return
-        if chunk is None:
-            return
-        for task_id, fn, args in chunk:
-            try:
-                out = ("ok", task_id, fn(*args))
-            except MemoryError:
-                out = ("error", task_id, f"MemoryError: worker memory limit ({memory_mb} MiB) reached")
-            except BaseException as exc:  # noqa: BLE001 - any failure is this task's result
-                try:
-                    msg = str(exc)[:300]
-                except BaseException:  # str() of some sympy objects can itself fail
-                    msg = "?"
-                out = ("error", task_id, f"{type(exc).__name__}: {msg}")
-            try:
-                try:
-                    conn.send(out)
-                except OSError:
-                    raise
-                except Exception as exc:  # e.g. an unpicklable return value
-                    conn.send(("error", task_id, f"result could not be sent back: {type(exc).__name__}: {exc}"))
-            except OSError:  # broken pipe: the parent exited or dropped us; leave without a traceback
-                return
+# Workers run verifiers.pool_worker; `_worker_entry` stays importable here for pools started by an
+# older copy of this module (a long-running server whose files were updated under it).
+_WORKER_BOOT = "from verifiers.pool_worker import worker_entry; worker_entry()"
 
 
 class _Task:
