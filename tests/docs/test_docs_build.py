@@ -67,3 +67,22 @@ def test_site_loads_nothing_from_the_network(site: Path):
     # font: false in mkdocs.yml: Material would otherwise link Google Fonts in every page.
     index = (site / "index.html").read_text(encoding="utf-8")
     assert "fonts.googleapis.com" not in index
+
+
+def test_the_verifier_page_example_runs():
+    """The plugin example on docs/verifiers.md is real code: it judges as the page says."""
+    page = (ROOT / "docs" / "verifiers.md").read_text(encoding="utf-8")
+    code = page.split("```python\n# choice_verifier/__init__.py\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "docs/verifiers.md", "exec"), namespace)
+
+    from verifiers import Reason, register_verifier, verifier_class
+
+    register_verifier("docs_choice", namespace["ChoiceVerifier"], overwrite=True)
+    verifier = verifier_class("docs_choice")(letters="ABC")
+    try:
+        assert verifier.verify("The answer is (B)", "B").correct
+        assert verifier.verify("Answer: D", "B").reason == Reason.UNPARSEABLE
+        assert verifier.verify("Answer: A", "B").reason == Reason.WRONG
+    finally:
+        verifier.close()
