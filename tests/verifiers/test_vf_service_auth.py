@@ -80,6 +80,21 @@ def test_refuses_to_bind_beyond_loopback_without_a_token(host):
     assert "RLVR_VERIFIER_TOKEN" in done.stderr
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--host", "0.0.0.0", "--token", " "], "refusing to serve on 0.0.0.0 without authentication"),  # blank token
+    (["--header-timeout", "0"], "header_timeout must be > 0 seconds"),
+    (["--max-body-mb", "0"], "must be >= 1"),
+])
+def test_bad_serve_settings_are_refused_with_a_clear_message(args, message):
+    argv = serve_command("math", port=free_port())
+    if "--host" in args:
+        argv[argv.index("--host") + 1] = args[1]
+        args = args[2:]
+    env = {k: v for k, v in os.environ.items() if k != "RLVR_VERIFIER_TOKEN"} | {"PYTHONPATH": str(REPO)}
+    done = subprocess.run(argv + args, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2 and message in done.stderr, done.stderr[-500:]
+
+
 def test_client_sends_the_token_from_the_environment(monkeypatch):
     monkeypatch.setenv("RLVR_VERIFIER_TOKEN", "from-env")
     with HttpVerifier("http://127.0.0.1:9") as client:
