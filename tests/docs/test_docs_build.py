@@ -2,6 +2,7 @@
 snippet include whose file is gone, or an API page whose module cannot be found fails here."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,8 +66,12 @@ def test_pages_are_built_and_snippets_included(site: Path):
 
 def test_site_loads_nothing_from_the_network(site: Path):
     # font: false in mkdocs.yml: Material would otherwise link Google Fonts in every page.
-    index = (site / "index.html").read_text(encoding="utf-8")
-    assert "fonts.googleapis.com" not in index
+    for page in [site / "index.html", site / "api" / "objectives" / "index.html"]:
+        html = page.read_text(encoding="utf-8")
+        assert "fonts.googleapis.com" not in html
+        assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', html), (
+            f"{page} loads a remote asset"
+        )
 
 
 def test_the_verifier_page_example_runs():
