@@ -121,3 +121,14 @@ def test_cpu_config_has_no_device_limit():
     plan = plan_config(cfg, ModelShape.from_hf_config(LlamaConfig(**SMALL)), 80)
     assert plan.device_bytes is None and plan.rollout.budget is None and plan.warnings == []
     assert plan.learner.weights == 4 * ModelShape.from_hf_config(LlamaConfig(**SMALL)).params()
+
+
+def test_rlvr_plan_prints_the_budget_and_exits_1_when_it_does_not_fit(capsys):
+    from rlvr.cli import main
+
+    assert main(["plan", "+experiment=gpu_qwen_math_dph_js"]) == 0  # data.train left to the user
+    out = capsys.readouterr().out
+    assert "7.616 B parameters; one 80 GiB GPU" in out and "gradient checkpointing on" in out
+    assert "WARNING" not in out
+    assert main(["plan", "--device-gib", "40", "+experiment=gpu_qwen_math_dph_js"]) == 1
+    assert "WARNING: learner rank needs ~58.1 GiB, more than its 40.0 GiB" in capsys.readouterr().out
