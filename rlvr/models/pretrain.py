@@ -23,6 +23,7 @@ import logging
 import math
 import random
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,15 @@ log = logging.getLogger(__name__)
 
 # Which level each pre-training problem is drawn at (uniformly from this tuple).
 LEVEL_MIX = (1, 1, 2, 3)
+
+# The shipped model's recipe (`pretrain_stages`): each stage is pretrain_tiny_arith's keyword
+# arguments, starting from the previous stage's weights. Stage 1 learns the format and level-1
+# sums; stage 2, on fresh problems (another seed) with more level 2, sharpens them, so that some
+# RL prompts are solved 8 times out of 8 (a D_pef for the rehearsal term) while most are not.
+STAGES: tuple[dict, ...] = (
+    {"steps": 1800, "levels": (1, 1, 1, 2, 3)},
+    {"steps": 800, "lr": 1.5e-3, "seed": 1, "levels": (1, 1, 1, 2, 2, 3)},
+)
 
 
 def _digits_sum(a: int, b: int) -> str:
@@ -152,8 +162,13 @@ def pretrain_tiny_arith(
     num_layers: int = 2,
     num_heads: int = 2,
     log_every: int = 100,
+    init: str | Path | None = None,
 ) -> Path:
-    """Build the tiny Llama in `out` and pre-train it; returns `out`. Same arguments, same bytes."""
+    """Build the tiny Llama in `out` and pre-train it; returns `out`. Same arguments, same bytes.
+
+    `init`: a folder made by an earlier call; its weights and tokenizer are the start (a new
+    optimizer and LR schedule, so a second stage can change the mix), and the model-size
+    arguments are ignored."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from rlvr.models.tiny import build_tiny_model
@@ -173,7 +188,10 @@ def pretrain_tiny_arith(
     }
     out = Path(out)
     with deterministic_torch():
-        build_tiny_model(out, seed=seed, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
+        if init is None:
+            build_tiny_model(out, seed=seed, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
+        else:
+            shutil.copytree(init, out, dirs_exist_ok=True)
         tokenizer = AutoTokenizer.from_pretrained(out)
         model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)
         data = [_encode(tokenizer, u, r) for u, r in sft_examples(num_examples, seed, levels)]
@@ -209,3 +227,31 @@ def pretrain_tiny_arith(
         json.dumps({"builder": "rlvr.models.pretrain.pretrain_tiny_arith", **settings}, indent=2) + "\n"
     )
     return out
+
+
+def pretrain_stages(out: str | Path, stages: tuple[dict, ...] = STAGES, **overrides) -> Path:
+    """Run `stages` one after the other into `out` (`overrides` apply to every stage, e.g. a
+    short `steps` for a test); `out/rlvr_tiny.json` records them all."""
+    import tempfile
+
+    if not stages:
+        raise ValueError("no stages to run")
+    out = Path(out)
+    runs = [{**stage, **overrides} for stage in stages]
+    with tempfile.TemporaryDirectory() as tmp:
+        previous = None
+        for i, kwargs in enumerate(runs):
+            target = out if i == len(runs) - 1 else Path(tmp) / f"stage{i}"
+            log.info("pre-training stage %d/%d: %s", i + 1, len(runs), kwargs)
+            pretrain_tiny_arith(target, init=previous, **kwargs)
+            previous = target
+    write_provenance(out, runs)
+    return out
+
+
+def write_provenance(out: Path, runs: list[dict]) -> None:
+    """`out/rlvr_tiny.json`: the stages that made the weights (what regenerate must re-run)."""
+    stages_json = [{k: list(v) if isinstance(v, tuple) else v for k, v in r.items()} for r in runs]
+    (Path(out) / "rlvr_tiny.json").write_text(
+        json.dumps({"builder": "rlvr.models.pretrain.pretrain_stages", "stages": stages_json}, indent=2) + "\n"
+    )

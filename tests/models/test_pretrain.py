@@ -1,12 +1,13 @@
 """The embedded default's pre-training data and script (the full run: `python -m rlvr.models.regenerate`)."""
 
 import hashlib
+import json
 import re
 
 import pytest
 import torch
 
-from rlvr.models.pretrain import LEVEL_MIX, pretrain_tiny_arith, sft_examples
+from rlvr.models.pretrain import LEVEL_MIX, STAGES, pretrain_tiny_arith, sft_examples
 from rlvr.tasks.arith import INSTRUCTION, SIZES, generate
 
 STEP = re.compile(r"(-?\d+) ([+\-*]) (-?\d+)(?: ([+\-]) (-?\d+))? = (-?\d+)")
@@ -78,17 +79,22 @@ def _digests(folder):
     return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.iterdir())}
 
 
-def test_a_short_pretraining_is_bit_identical_twice_and_loadable(tmp_path):
+def test_a_short_regeneration_is_bit_identical_twice_and_loadable(tmp_path):
+    """What `python -m rlvr.models.regenerate` runs (every stage), with 3 steps a stage."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rlvr.models.regenerate import regenerate
 
     threads = torch.get_num_threads()
     kw = dict(steps=3, batch_size=4, num_examples=32, log_every=1)
-    a = pretrain_tiny_arith(tmp_path / "a", **kw)
-    b = pretrain_tiny_arith(tmp_path / "b", **kw)
+    sums = regenerate(tmp_path / "a", **kw)
+    assert regenerate(tmp_path / "b", **kw) == sums
     assert torch.get_num_threads() == threads and not torch.are_deterministic_algorithms_enabled()
-    assert _digests(a) == _digests(b)
-    assert "model.safetensors" in _digests(a)
-    # ...and the three steps did train: the weights moved from the seeded initialization.
+    a = tmp_path / "a"
+    assert _digests(a) == _digests(tmp_path / "b") and set(sums) >= {"model.safetensors", "tokenizer.json"}
+    made = json.loads((a / "rlvr_tiny.json").read_text())
+    assert [stage["steps"] for stage in made["stages"]] == [3] * len(STAGES)
+    # ...and the steps did train: the weights moved from the seeded initialization.
     from rlvr.models.tiny import build_tiny_model
 
     init = build_tiny_model(tmp_path / "init", seed=0, hidden_size=128, num_layers=2, num_heads=2)
@@ -100,8 +106,23 @@ def test_a_short_pretraining_is_bit_identical_twice_and_loadable(tmp_path):
     ids = tok("What is 1 + 2?", return_tensors="pt")["input_ids"]
     assert torch.isfinite(model(ids).logits).all()
     assert tok.chat_template and tok.eos_token_id is not None
+    with pytest.raises(FileExistsError, match="not empty"):
+        regenerate(a, **kw)
+
+
+def test_a_second_stage_starts_from_the_first(tmp_path):
+    kw = dict(steps=2, batch_size=2, num_examples=8, log_every=1)
+    first = pretrain_tiny_arith(tmp_path / "first", **kw)
+    again = pretrain_tiny_arith(tmp_path / "again", **kw, init=first)
+    fresh = pretrain_tiny_arith(tmp_path / "fresh", **{**kw, "steps": 4})
+    weights = [_digests(d)["model.safetensors"] for d in (first, again, fresh)]
+    assert len(set(weights)) == 3  # trained on, and not the same as one 4-step run (new schedule)
 
 
 def test_bad_settings_are_refused(tmp_path):
+    from rlvr.models.pretrain import pretrain_stages
+
     with pytest.raises(ValueError, match="steps"):
         pretrain_tiny_arith(tmp_path / "m", steps=0)
+    with pytest.raises(ValueError, match="no stages"):
+        pretrain_stages(tmp_path / "m", stages=())
