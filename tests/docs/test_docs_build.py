@@ -35,7 +35,7 @@ pytest.importorskip("mkdocstrings_handlers.python", reason="mkdocstrings[python]
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    # Run from the root: pymdownx.snippets resolves BENCHMARKS.md/RESULTS.md against the cwd.
+    # mkdocs.yml resolves its paths (docs/, the snippet base, mkdocstrings paths) against its own folder.
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(out)],
         cwd=ROOT,
