@@ -174,7 +174,9 @@ def pretrain_tiny_arith(
     from rlvr.models.tiny import build_tiny_model
 
     if steps < 1 or batch_size < 1 or num_examples < 1:
-        raise ValueError(f"steps, batch_size and num_examples must be >= 1 (got {steps}, {batch_size}, {num_examples})")
+        raise ValueError(
+            f"steps, batch_size and num_examples must be >= 1 (got {steps}, {batch_size}, {num_examples})"
+        )
     settings = {
         "steps": steps,
         "batch_size": batch_size,
@@ -189,7 +191,9 @@ def pretrain_tiny_arith(
     out = Path(out)
     with deterministic_torch():
         if init is None:
-            build_tiny_model(out, seed=seed, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
+            build_tiny_model(
+                out, seed=seed, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads
+            )
         else:
             shutil.copytree(init, out, dirs_exist_ok=True)
         tokenizer = AutoTokenizer.from_pretrained(out)
@@ -253,5 +257,6 @@ def write_provenance(out: Path, runs: list[dict]) -> None:
     """`out/rlvr_tiny.json`: the stages that made the weights (what regenerate must re-run)."""
     stages_json = [{k: list(v) if isinstance(v, tuple) else v for k, v in r.items()} for r in runs]
     (Path(out) / "rlvr_tiny.json").write_text(
-        json.dumps({"builder": "rlvr.models.pretrain.pretrain_stages", "stages": stages_json}, indent=2) + "\n"
+        json.dumps({"builder": "rlvr.models.pretrain.pretrain_stages", "stages": stages_json}, indent=2)
+        + "\n"
     )

@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rlvr.models.regenerate", description=__doc__.split("\n\n")[0])
     p.add_argument("--name", default=DEFAULT_NAME, help="shipped model to compare with")
     p.add_argument("--out", help="folder to write (default: a temporary folder, removed afterwards)")
-    p.add_argument("--steps", type=int, help="pre-training steps of every stage (default: the shipped model's)")
+    p.add_argument(
+        "--steps", type=int, help="pre-training steps of every stage (default: the shipped model's)"
+    )
     p.add_argument("--ship", metavar="NAME", help="also copy the result to rlvr/models/weights/NAME")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)

@@ -4,7 +4,6 @@ import fnmatch
 import hashlib
 import json
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -77,6 +76,7 @@ def test_every_shipped_file_is_summed_and_packaged():
     sums = read_sums(folder / SUMS_FILE)
     assert set(sums) == {f.name for f in folder.iterdir()} - {SUMS_FILE}
     # setuptools' package-data globs must carry the folder into a wheel (not only an editable install).
+    tomllib = pytest.importorskip("tomllib")  # standard library from Python 3.11
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     models = Path("rlvr/models")
     for f in folder.iterdir():
