@@ -21,7 +21,7 @@ def add_parsers(subparsers) -> None:
 
     p = subparsers.add_parser("model", help="model folders")
     sub = p.add_subparsers(dest="model_command", required=True)
-    q = sub.add_parser("prepare", help="build a model folder (e.g. tiny-random, tiny-arith, smollm2-135m)")
+    q = sub.add_parser("prepare", help="build a model folder (e.g. tiny-random, tiny-arith-v2, smollm2-135m)")
     q.add_argument("name")
     q.add_argument("--out", help="folder to write (default: <cache>/models/NAME)")
     q.set_defaults(func=_model_prepare)
