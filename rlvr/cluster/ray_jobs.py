@@ -9,7 +9,6 @@ PYTHONPATH: a console-script driver does not have its cwd on sys.path.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import sys
@@ -69,17 +68,25 @@ def logs(job_id: str, address: str | None) -> str:
     return client(address).get_job_logs(job_id)
 
 
-def follow(job_id: str, address: str | None, out=sys.stdout) -> str:
-    """Stream the job's log until it ends; returns its final status."""
+def follow(job_id: str, address: str | None, out=sys.stdout, poll_s: float = 3.0) -> str:
+    """Print the job's log as it grows until the job ends; returns its final status.
+
+    Polls the whole log rather than streaming it (`tail_job_logs`): the stream was seen to stay
+    open after a job SUCCEEDED, leaving `--follow` hanging.
+    """
+    import time
+
     c = client(address)
-
-    async def tail() -> None:
-        async for chunk in c.tail_job_logs(job_id):
-            out.write(chunk)
-            out.flush()
-
-    asyncio.run(tail())
-    return str(c.get_job_status(job_id).value)
+    shown = 0
+    while True:
+        status = c.get_job_status(job_id)  # before the log: a terminal status means the log is complete
+        text = c.get_job_logs(job_id)
+        out.write(text[shown:])
+        out.flush()
+        shown = len(text)
+        if status.is_terminal():
+            return str(status.value)
+        time.sleep(poll_s)
 
 
 def stop(job_id: str, address: str | None) -> bool:

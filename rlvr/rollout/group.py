@@ -146,10 +146,16 @@ class RolloutGroup:
         ref = ray.put({name: t.detach().to("cpu") for name, t in as_pairs(named_tensors)})
         self._weights = (ref, version)  # kept for a restarted worker, which starts from the model folder
         put_done = time.perf_counter()
-        worker_seconds = ray.get([w.update_weights.remote(ref, version) for w in self.workers])
+        futures = [w.update_weights.remote(ref, version) for w in self.workers]
+        worker_seconds = []
+        for k, future in enumerate(futures):
+            try:
+                worker_seconds.append(ray.get(future))
+            except ray.exceptions.RayActorError as e:
+                self._recover(k, e)  # loads self._weights, i.e. this update, into the restarted worker
         timing = {
             "put_seconds": put_done - start,
-            "worker_seconds": max(worker_seconds),
+            "worker_seconds": max(worker_seconds, default=0.0),
             "total_seconds": time.perf_counter() - start,
         }
         self.sync_history.append(timing)
@@ -173,7 +179,16 @@ class RolloutGroup:
             self.restarts,
             self.max_restarts,
         )
-        ray.get(self.workers[k].ready.remote(), timeout=600)  # queued until the restarted actor is up
+        # Calls to a restarting actor fail at once (ActorUnavailableError): poll until it is back.
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                ray.get(self.workers[k].ready.remote())
+                break
+            except ray.exceptions.ActorUnavailableError:
+                if time.monotonic() > deadline:
+                    raise RolloutWorkerFailed(f"rollout worker {k} did not come back in 600 s") from None
+                time.sleep(1)
         if self._weights is not None:
             ref, version = self._weights
             ray.get(self.workers[k].update_weights.remote(ref, version))
@@ -187,7 +202,11 @@ class RolloutGroup:
         import ray
 
         try:
-            ray.get([w.close.remote() for w in self.workers])
+            for w in self.workers:
+                try:
+                    ray.get(w.close.remote())
+                except ray.exceptions.RayActorError:
+                    pass  # dead or restarting: ray.kill below ends it either way
         finally:
             for w in self.workers:
                 ray.kill(w)
