@@ -91,6 +91,8 @@ def start_ray_nodes(
     """
     token = secrets.token_hex(16)
     base_env = {**os.environ, **(env or {}), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    # A loaded shared machine registers a raylet slower than Ray's default 30 s allow.
+    base_env.setdefault("RAY_raylet_start_wait_time_s", "120")
     base_env.pop("RAY_ADDRESS", None)
     temp_dir.mkdir(parents=True, exist_ok=True)
     gcs_port, dash_port = free_port(), free_port()
@@ -98,7 +100,7 @@ def start_ray_nodes(
     nodes = RayNodes(f"127.0.0.1:{gcs_port}", f"http://127.0.0.1:{dash_port}", token, temp_dir)
 
     def launch(args: list[str], k: int) -> None:
-        log = open(temp_dir / f"node{k}.log", "w")
+        log = open(temp_dir / f"node{k}.log", "a")
         nodes.procs.append(
             subprocess.Popen(
                 [RAY, "start", *args, *common, *_node_ports(), f'--resources={{"node_{k}": 1}}'],
@@ -122,10 +124,24 @@ def start_ray_nodes(
             ],
             0,
         )
-        _wait_for(lambda: _dashboard_up(nodes), 90, "the Ray head's dashboard", temp_dir / "node0.log")
+        _wait_for(lambda: _dashboard_up(nodes), 180, "the Ray head's dashboard", temp_dir / "node0.log")
+        # A worker that starts before the head's raylet registered exits ("no node info found for
+        # head node"): wait for the head node itself, then start workers, restarting any that exit.
+        _wait_for(lambda: _alive_nodes(nodes) >= 1, 180, "the Ray head node", temp_dir / "node0.log")
         for k in range(1, workers + 1):
             launch([f"--address={nodes.gcs_address}"], k)
-        _wait_for(lambda: _alive_nodes(nodes) >= workers + 1, 90, "the worker nodes", temp_dir / "node1.log")
+
+        def workers_up() -> bool:
+            for k in range(1, workers + 1):
+                if nodes.procs[k].poll() is not None:
+                    nodes.procs[k] = relaunch(k)
+            return _alive_nodes(nodes) >= workers + 1
+
+        def relaunch(k: int) -> subprocess.Popen:
+            launch([f"--address={nodes.gcs_address}"], k)
+            return nodes.procs.pop()
+
+        _wait_for(workers_up, 240, "the worker nodes", temp_dir / "node1.log")
     except BaseException:
         nodes.stop()
         raise
