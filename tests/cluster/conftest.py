@@ -7,33 +7,14 @@ submits a job reuses the one cluster and the one prepared model.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from cluster_helpers import TINY_RUN  # noqa: E402
 from ray_nodes import start_ray_nodes  # noqa: E402
-
-# The smallest real GRPO run: the seeded tiny random model, 2 prompts x 2 samples a step, scored
-# by `parity` (tests/e2e/parity.py), which gives an untrained model varied rewards so weights move.
-TINY_RUN = [
-    "model=tiny-random",
-    "algorithm=grpo",
-    "divergence=none",
-    "steps=2",
-    "data=jsonl",
-    "data.test=null",
-    "verifier.name=parity",
-    "prompts_per_step=2",
-    "rollout.sampling.n=2",
-    "rollout.sampling.max_tokens=8",
-    "eval.n=0",
-    "logger.progress=false",
-    "learner.micro_batch_size=4",
-    "learner.lr=1e-3",
-]
 
 
 @pytest.fixture(scope="session")
@@ -77,19 +58,6 @@ def ray_nodes(tmp_path_factory):
     nodes = start_ray_nodes(temp, workers=1, num_cpus=4)
     yield nodes
     nodes.stop()
-
-
-def cli_env(rlvr_cache: Path, plugin_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of an `rlvr` subprocess: this session's cache, the plugin on PYTHONPATH,
-    no inherited Ray settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    return {
-        **env,
-        "RLVR_CACHE": str(rlvr_cache),
-        "HF_HUB_OFFLINE": "1",
-        "PYTHONPATH": str(plugin_dir),
-        **extra,
-    }
 
 
 @pytest.fixture(scope="session")

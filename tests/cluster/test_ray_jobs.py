@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import cli_env
+from cluster_helpers import cli_env
 
 RLVR = str(Path(sys.executable).with_name("rlvr"))
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import cli_env
+from cluster_helpers import cli_env
 
 REPO = Path(__file__).resolve().parents[2]
 RLVR = str(Path(sys.executable).with_name("rlvr"))
