@@ -7,6 +7,7 @@ submits a job reuses the one cluster and the one prepared model.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def ray_nodes(tmp_path_factory):
     nodes = start_ray_nodes(temp, workers=1, num_cpus=4)
     yield nodes
     nodes.stop()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +75,4 @@ def slurm(tmp_path_factory):
     cluster = start_slurm(Path(tempfile.mkdtemp(prefix="rlvr-slurm-")))
     yield cluster
     cluster.stop()
+    shutil.rmtree(cluster.root, ignore_errors=True)

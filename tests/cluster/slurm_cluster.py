@@ -10,6 +10,7 @@ falls back to scontrol).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -44,6 +45,7 @@ class SlurmCluster:
     root: Path
     conf: Path
     node: str
+    name: str
 
     @property
     def env(self) -> dict[str, str]:
@@ -77,10 +79,12 @@ class SlurmCluster:
                     proc.kill()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
+        for tmp in Path("/tmp").glob(f"rlvr-ray-{self.name}-*"):  # the jobs' Ray temp dirs
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 CONF = """\
-ClusterName=rlvrtest
+ClusterName={name}
 SlurmctldHost={node}(127.0.0.1)
 SlurmctldPort={ctld_port}
 SlurmdPort={slurmd_port}
@@ -118,8 +122,12 @@ def start_slurm(root: Path) -> SlurmCluster:
         (root / d).mkdir(exist_ok=True)
     node = socket.gethostname().split(".")[0]
     conf = root / "slurm.conf"
+    # Unique per fixture: jobs name their Ray temp dir after cluster and job id, and job ids
+    # restart at 1 in every test cluster (two sessions may run at once).
+    name = f"rlvrtest{secrets.token_hex(3)}"
     conf.write_text(
         CONF.format(
+            name=name,
             node=node,
             root=root,
             ctld_port=free_port(),
@@ -129,7 +137,7 @@ def start_slurm(root: Path) -> SlurmCluster:
             mem_mb=psutil.virtual_memory().total // 2**20 // 2,
         )
     )
-    cluster = SlurmCluster(root, conf, node)
+    cluster = SlurmCluster(root, conf, node, name)
     env = {**os.environ, "SLURM_CONF": str(conf)}
     try:
         # munged insists on owning its socket dir and on running as the key's owner.
