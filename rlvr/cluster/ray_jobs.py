@@ -71,8 +71,8 @@ def logs(job_id: str, address: str | None) -> str:
 def follow(job_id: str, address: str | None, out=sys.stdout, poll_s: float = 3.0) -> str:
     """Print the job's log as it grows until the job ends; returns its final status.
 
-    Polls the whole log rather than streaming it (`tail_job_logs`): the stream was seen to stay
-    open after a job SUCCEEDED, leaving `--follow` hanging.
+    Polls status and log (the whole log each time: simple, and the status decides when to stop)
+    rather than relying on `tail_job_logs`' stream to end with the job.
     """
     import time
 
