@@ -9,28 +9,46 @@ One step, top to bottom (`Trainer.step`):
   6. learner step(s) on the objective
   7. sync the new weights to the rollout workers
   8. log; checkpoint every K steps
+
+Collaborators are imported at the top (this module is itself imported only when a run starts:
+`rlvr train` imports it inside its command, so the CLI's start-up stays light).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import ray
 import torch
 
 from rlvr.algorithms import build_algorithm
 from rlvr.bank import BankSampler, ReferenceBank, model_fingerprint
+from rlvr.bank.build import sample_reference
 from rlvr.bank.naming import bank_path, sampling_signature
 from rlvr.config.schema import TrainConfig
 from rlvr.data import load_split
 from rlvr.data.cycle import SeededCycle
 from rlvr.data.prompts import prompts_fingerprint
+from rlvr.eval.evaluate import evaluate
+from rlvr.eval.report import write_report
+from rlvr.eval.run import load_test_set, print_table, save_eval
 from rlvr.rollout.types import SamplingParams
+from rlvr.tracking import make_tracker
 from rlvr.tracking.samples import SampleLog
 from rlvr.trainer import components
-from rlvr.trainer.checkpoint import latest_checkpoint, load_trainer_state, save_trainer_state
+from rlvr.trainer.checkpoint import (
+    Preempted,
+    StopRequest,
+    latest_checkpoint,
+    load_trainer_state,
+    prune_checkpoints,
+    save_trainer_state,
+)
+from rlvr.trainer.progress import progress
 from rlvr.trainer.rollout_batch import build_rollout_batch
 from rlvr.trainer.timing import PhaseTimer
 
@@ -107,7 +125,6 @@ class Trainer:
         s = cfg.rollout.sampling
         self.sampling = components.sampling_params(s)
         self.objective = self.algorithm.objective()
-        from rlvr.eval.run import load_test_set
 
         self.test_prompts, self.test_ids = load_test_set(cfg, self.tokenizer) if cfg.eval.n > 0 else ([], [])
 
@@ -129,7 +146,6 @@ class Trainer:
         self.step_count = 0
         if cfg.resume:
             self._resume()
-        from rlvr.tracking import make_tracker
 
         self.tracker = make_tracker(
             cfg.logger.backends,
@@ -182,8 +198,6 @@ class Trainer:
         if batch is not None:
             if self.reference is not None:
                 with timer("reference"):
-                    import ray
-
                     batch.tensors["logp_ref"] = ray.get(self.reference.compute_logprobs.remote(batch))
             with timer("learn"):
                 metrics |= self._learn(batch)
@@ -223,14 +237,11 @@ class Trainer:
         """Train to cfg.steps. On SIGTERM the current step finishes, a checkpoint is written and
         `Preempted` is raised (`rlvr train` exits with PREEMPTED_EXIT_CODE); resume=auto continues.
         A SIGTERM after the last step lets the final evaluation and export finish."""
-        from rlvr.trainer.checkpoint import StopRequest
 
         with StopRequest() as stop:
             self._run(stop)
 
     def _run(self, stop) -> None:
-        from rlvr.trainer.checkpoint import Preempted
-        from rlvr.trainer.progress import progress
 
         every = self.cfg.eval.every
         base = self.evaluate() if self.step_count == 0 else None  # the base model's curve, step 0
@@ -254,9 +265,6 @@ class Trainer:
         self.tokenizer.save_pretrained(str(self.run_dir / "final"))
         self.tracker.close()
         if final is not None:
-            from rlvr.eval.report import write_report
-            from rlvr.eval.run import print_table
-
             print_table({**({"base": base} if base else {}), f"step {self.step_count}": final})
             report = write_report(
                 [self.run_dir], self.run_dir / "report.html", title=f"rlvr: {self.run_dir.name}"
@@ -265,7 +273,6 @@ class Trainer:
 
     def close(self) -> None:
         """Stop this run's actors and verifier workers (not the Ray cluster, which may be shared)."""
-        import ray
 
         self.rollout.close()
         self.learner.shutdown()
@@ -279,8 +286,6 @@ class Trainer:
         """Pass@k curve of the current policy on the test set, filed as eval/step_N.json and logged."""
         if not self.test_prompts:
             return None
-        from rlvr.eval.evaluate import evaluate
-        from rlvr.eval.run import save_eval
 
         e = self.cfg.eval
         result = evaluate(
@@ -313,7 +318,6 @@ class Trainer:
                 "bank_sampler": self.bank_sampler.state() if self.bank_sampler else None,
             },
         )
-        from rlvr.trainer.checkpoint import prune_checkpoints
 
         for old in prune_checkpoints(self.run_dir, self.cfg.checkpoint_keep_last):
             log.info("checkpoint_keep_last=%d: deleted %s", self.cfg.checkpoint_keep_last, old)
@@ -348,8 +352,6 @@ class Trainer:
                     f"no reference bank at {path}: run `rlvr sample-reference` with the same "
                     "model and data overrides first (or set bank.path)"
                 )
-            from rlvr.bank.build import sample_reference
-
             log.info("no reference bank at %s: sampling the initial policy first", path)
             components.init_ray(self.cfg.cluster)
             return sample_reference(self.cfg)
@@ -377,7 +379,6 @@ def _sample_row(prompt, response: str, result) -> dict:
 
 
 def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:
-    from dataclasses import replace
 
     return replace(params, seed=seed % (2**31))
 
