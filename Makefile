@@ -39,14 +39,16 @@ $(STAMP): pyproject.toml Makefile
 	-$(PIP) uninstall -y -q torchvision torchaudio torchcodec triton
 	touch $@
 
-test: $(STAMP) system-deps
+# The lint gate runs first: a formatting or lint error fails `make test` (and CI) in seconds.
+test: $(STAMP) system-deps lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 train: $(STAMP)
 	$(VENV)/bin/rlvr train
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check rlvr verifiers tests bench
+	$(VENV)/bin/ruff format --check rlvr verifiers tests bench docs
+	$(VENV)/bin/ruff check rlvr verifiers tests bench docs
 
 # The documentation site (mkdocs.yml, docs/) into site/; --strict fails on a broken link or API page.
 docs: $(STAMP)

@@ -36,8 +36,9 @@ def to_text(value: Text) -> str:
             return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
-def check_batch(responses: Sequence[Text], references: Sequence[str],
-                metadata: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
+def check_batch(
+    responses: Sequence[Text], references: Sequence[str], metadata: Sequence[Mapping[str, Any]] | None
+) -> list[Mapping[str, Any]]:
     """Validate the three parallel lists of a batch call; returns metadata ([{}...] when None)."""
     if len(responses) != len(references):
         raise ValueError(f"{len(responses)} responses but {len(references)} references")
@@ -91,20 +92,26 @@ class Verifier(ABC):
         """Cheap guard run in the caller's process before judging; a Judgement ends the row."""
         limit = self.options.max_response_chars
         if len(response) > limit:
-            return Judgement(Reason.UNPARSEABLE, f"response has {len(response)} characters; max_response_chars is {limit}")
+            return Judgement(
+                Reason.UNPARSEABLE, f"response has {len(response)} characters; max_response_chars is {limit}"
+            )
         return None
 
     def check_reference(self, reference: str) -> Judgement | None:
         """Cheap guard on the reference, like `precheck` on the response; a Judgement ends the row."""
         limit = self.options.max_reference_chars
         if len(reference) > limit:
-            return Judgement(Reason.ERROR, f"reference has {len(reference)} characters; max_reference_chars is {limit}")
+            return Judgement(
+                Reason.ERROR, f"reference has {len(reference)} characters; max_reference_chars is {limit}"
+            )
         return None
 
     def _guard(self, response: str, reference: str) -> Judgement | None:
         return self.check_reference(reference) or self.precheck(response)
 
-    def judge_batch(self, responses: list[str], references: list[str], metadata: list[dict]) -> list[Judgement]:
+    def judge_batch(
+        self, responses: list[str], references: list[str], metadata: list[dict]
+    ) -> list[Judgement]:
         """In-process judging; an exception in `judge` becomes an `error` result for that row only."""
         out = []
         for resp, ref, meta in zip(responses, references, metadata, strict=True):
@@ -164,8 +171,12 @@ class PooledVerifier(Verifier):
                 )
             return self._pool
 
-    def judge_batch(self, responses: list[str], references: list[str], metadata: list[dict]) -> list[Judgement]:
-        out: list[Judgement | None] = [self._guard(r, ref) for r, ref in zip(responses, references, strict=True)]
+    def judge_batch(
+        self, responses: list[str], references: list[str], metadata: list[dict]
+    ) -> list[Judgement]:
+        out: list[Judgement | None] = [
+            self._guard(r, ref) for r, ref in zip(responses, references, strict=True)
+        ]
         todo = [i for i, j in enumerate(out) if j is None]
         if todo:
             cls_path = f"{type(self).__module__}:{type(self).__qualname__}"
@@ -192,7 +203,9 @@ class PooledVerifier(Verifier):
 _WORKER_VERIFIERS: dict[tuple[str, tuple], Verifier] = {}
 
 
-def judge_in_worker(cls_path: str, options: tuple, response: str, reference: str, metadata: dict) -> Judgement:
+def judge_in_worker(
+    cls_path: str, options: tuple, response: str, reference: str, metadata: dict
+) -> Judgement:
     """Runs inside a pool worker: rebuild (once) the verifier and judge one response."""
     key = (cls_path, options)
     verifier = _WORKER_VERIFIERS.get(key)

@@ -46,17 +46,38 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-concurrency", type=int, default=8, help="batches judged at once")
     p.add_argument("--request-timeout", type=float, default=120.0, help="seconds per request")
     p.add_argument("--max-items", type=int, default=4096, help="most items per request (413 beyond)")
-    p.add_argument("--max-body-mb", type=float, default=32.0, help="largest request body in MiB (413 beyond, before parsing)")
-    p.add_argument("--token", action="append", metavar="TOKEN",
-                   help="accepted bearer token (repeatable; one per client gives each its fair share). Command "
-                        "lines are visible to other users: prefer the RLVR_VERIFIER_TOKEN environment variable "
-                        "(comma-separated). Required when --host is not a loopback address")
-    p.add_argument("--max-concurrency-per-client", type=int, default=None,
-                   help="batches one client may have in progress (default half of --max-concurrency)")
-    p.add_argument("--header-timeout", type=float, default=10.0, help="seconds to receive a request's headers")
-    p.add_argument("--body-timeout", type=float, default=30.0, help="seconds to receive a request's body (408)")
-    p.add_argument("--degraded-after", type=float, default=30.0,
-                   help="/v1/health says degraded when queued work is older than this (seconds)")
+    p.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=32.0,
+        help="largest request body in MiB (413 beyond, before parsing)",
+    )
+    p.add_argument(
+        "--token",
+        action="append",
+        metavar="TOKEN",
+        help="accepted bearer token (repeatable; one per client gives each its fair share). Command "
+        "lines are visible to other users: prefer the RLVR_VERIFIER_TOKEN environment variable "
+        "(comma-separated). Required when --host is not a loopback address",
+    )
+    p.add_argument(
+        "--max-concurrency-per-client",
+        type=int,
+        default=None,
+        help="batches one client may have in progress (default half of --max-concurrency)",
+    )
+    p.add_argument(
+        "--header-timeout", type=float, default=10.0, help="seconds to receive a request's headers"
+    )
+    p.add_argument(
+        "--body-timeout", type=float, default=30.0, help="seconds to receive a request's body (408)"
+    )
+    p.add_argument(
+        "--degraded-after",
+        type=float,
+        default=30.0,
+        help="/v1/health says degraded when queued work is older than this (seconds)",
+    )
 
 
 def _parse_row(line: str) -> tuple[dict[str, Any] | None, str]:
@@ -103,8 +124,11 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         for i in range(0, len(good), max(1, args.batch_size)):
             chunk = good[i : i + args.batch_size]
-            results = verifier.verify_batch([r["response"] for _, r in chunk], [r["reference"] for _, r in chunk],
-                                            [r["metadata"] for _, r in chunk])
+            results = verifier.verify_batch(
+                [r["response"] for _, r in chunk],
+                [r["reference"] for _, r in chunk],
+                [r["metadata"] for _, r in chunk],
+            )
             for (number, _), res in zip(chunk, results, strict=True):
                 outputs[number] = {"line": number, **res.to_dict()}
     finally:
@@ -131,11 +155,21 @@ def run_serve(args: argparse.Namespace) -> int:
     from verifiers.service.http_app import serve
 
     try:
-        serve(args.name, host=args.host, port=args.port, options=parse_option_pairs(args.option),
-              max_concurrency=args.max_concurrency, request_timeout=args.request_timeout, max_items=args.max_items,
-              max_body_bytes=int(args.max_body_mb * (1 << 20)), tokens=args.token,
-              max_concurrency_per_client=args.max_concurrency_per_client, header_timeout=args.header_timeout,
-              body_timeout=args.body_timeout, degraded_after=args.degraded_after)
+        serve(
+            args.name,
+            host=args.host,
+            port=args.port,
+            options=parse_option_pairs(args.option),
+            max_concurrency=args.max_concurrency,
+            request_timeout=args.request_timeout,
+            max_items=args.max_items,
+            max_body_bytes=int(args.max_body_mb * (1 << 20)),
+            tokens=args.token,
+            max_concurrency_per_client=args.max_concurrency_per_client,
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            degraded_after=args.degraded_after,
+        )
     except (KeyError, TypeError, ValueError, ImportError) as exc:
         print(f"rlvr verifier serve: {exc}", file=sys.stderr)
         return 2

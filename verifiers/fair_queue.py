@@ -107,8 +107,14 @@ class FairQueue:
             self._queues.setdefault(task.client, deque()).appendleft(task)
             self._n += 1
 
-    def next_client(self, busy: Mapping[str, int], workers: int, *, around: Set[str] = frozenset(),
-                    slow: Set[str] = frozenset()) -> str | None:
+    def next_client(
+        self,
+        busy: Mapping[str, int],
+        workers: int,
+        *,
+        around: Set[str] = frozenset(),
+        slow: Set[str] = frozenset(),
+    ) -> str | None:
         """The client whose tasks the next free worker should take (None: leave it idle).
 
         busy:   workers held by each client (on its task, or restarting because of one);

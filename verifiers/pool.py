@@ -82,7 +82,9 @@ _WORKER_BOOT = "from verifiers.pool_worker import worker_entry; worker_entry()"
 class _Task:
     __slots__ = ("id", "fn", "args", "timeout", "future", "client", "queued_at")
 
-    def __init__(self, task_id: int, fn: Callable, args: tuple, timeout: float, future: Future, client: str) -> None:
+    def __init__(
+        self, task_id: int, fn: Callable, args: tuple, timeout: float, future: Future, client: str
+    ) -> None:
         self.id, self.fn, self.args, self.timeout, self.future = task_id, fn, args, timeout, future
         self.client = client
         self.queued_at = time.monotonic()
@@ -161,8 +163,16 @@ class WorkerPool:
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"{self.name} worker pool is closed; create a new verifier")
-            self._pending.push(_Task(next(self._ids), fn, tuple(args), float(timeout), future,
-                                     scope.client if scope is not None else ""))
+            self._pending.push(
+                _Task(
+                    next(self._ids),
+                    fn,
+                    tuple(args),
+                    float(timeout),
+                    future,
+                    scope.client if scope is not None else "",
+                )
+            )
         if scope is not None:
             scope.track(self, future)
         self._wake()
@@ -262,7 +272,14 @@ class WorkerPool:
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         try:
             process = subprocess.Popen(
-                [sys.executable, "-c", _WORKER_BOOT, str(theirs.fileno()), str(self.memory_mb), ",".join(self.preload)],
+                [
+                    sys.executable,
+                    "-c",
+                    _WORKER_BOOT,
+                    str(theirs.fileno()),
+                    str(self.memory_mb),
+                    ",".join(self.preload),
+                ],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,  # a judge that reads stdin gets EOF, not a hang
                 stdout=2,  # worker prints go to our stderr, never into a CLI's stdout results
@@ -334,8 +351,11 @@ class WorkerPool:
             plan = []
             for w in idle:
                 chunk: list[_Task] = []
-                while not chunk and (client := self._pending.next_client(busy, self.size, around=around,
-                                                                         slow=slow)) is not None:
+                while (
+                    not chunk
+                    and (client := self._pending.next_client(busy, self.size, around=around, slow=slow))
+                    is not None
+                ):
                     chunk = self._pending.take(client, self._chunk_size(client))
                 if not chunk:
                     break
@@ -351,7 +371,12 @@ class WorkerPool:
             except Exception as exc:  # e.g. unpicklable arguments: those tasks fail, the worker is fine
                 for t in chunk:
                     w.inflight.remove(t)
-                    self._resolve(t, TaskResult("error", detail=f"could not send task to worker: {type(exc).__name__}: {exc}"))
+                    self._resolve(
+                        t,
+                        TaskResult(
+                            "error", detail=f"could not send task to worker: {type(exc).__name__}: {exc}"
+                        ),
+                    )
 
     def _drain(self, w: _Worker) -> None:
         """Read every message the worker has sent; handle its death if it died."""
@@ -368,7 +393,10 @@ class WorkerPool:
                     now = time.monotonic()
                     self._note_duration(task.client, now - w.task_started)
                     w.task_started = now
-                    self._resolve(task, TaskResult("ok", value=value) if kind == "ok" else TaskResult("error", detail=value))
+                    self._resolve(
+                        task,
+                        TaskResult("ok", value=value) if kind == "ok" else TaskResult("error", detail=value),
+                    )
         except (EOFError, OSError):
             # EOF: the worker is gone (or going); reap it to learn how it died.
             try:
@@ -446,7 +474,9 @@ class WorkerPool:
         self._workers.remove(w)
         self.restarts += 1
         if self._start_failures >= MAX_START_FAILURES:
-            self._fail_all(f"verifier workers fail to start ({self._last_start_error}); check that the verifier imports in a fresh process")
+            self._fail_all(
+                f"verifier workers fail to start ({self._last_start_error}); check that the verifier imports in a fresh process"
+            )
             self._start_failures = 0
         with self._lock:
             closed = self._closed

@@ -43,7 +43,9 @@ def _worker_main(conn: Any, memory_mb: int, preload: Sequence[str]) -> None:
 
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+        resource.setrlimit(
+            resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard)
+        )
     try:
         for module in preload:
             importlib.import_module(module)
@@ -78,6 +80,8 @@ def _worker_main(conn: Any, memory_mb: int, preload: Sequence[str]) -> None:
                 except OSError:
                     raise
                 except Exception as exc:  # e.g. an unpicklable return value
-                    conn.send(("error", task_id, f"result could not be sent back: {type(exc).__name__}: {exc}"))
+                    conn.send(
+                        ("error", task_id, f"result could not be sent back: {type(exc).__name__}: {exc}")
+                    )
             except OSError:  # broken pipe: the parent exited or dropped us; leave without a traceback
                 return

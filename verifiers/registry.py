@@ -65,7 +65,9 @@ def verifier_class(name: str) -> type:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise ImportError(f"verifier {name!r} points to {targets[name]}, which failed to import: {exc}") from exc
+        raise ImportError(
+            f"verifier {name!r} points to {targets[name]}, which failed to import: {exc}"
+        ) from exc
     return obj
 
 
@@ -77,5 +79,7 @@ def get_verifier(name: str, **options: Any):
     verifier = verifier_class(name)(**options)
     for method in ("verify", "verify_batch"):
         if not callable(getattr(verifier, method, None)):
-            raise TypeError(f"verifier {name!r} ({type(verifier).__qualname__}) has no {method}(); subclass verifiers.Verifier")
+            raise TypeError(
+                f"verifier {name!r} ({type(verifier).__qualname__}) has no {method}(); subclass verifiers.Verifier"
+            )
     return verifier

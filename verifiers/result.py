@@ -72,8 +72,12 @@ class VerifyResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VerifyResult:
-        return cls(score=float(d["score"]), correct=bool(d["correct"]), reason=Reason(d["reason"]),
-                   detail=str(d.get("detail", "")))
+        return cls(
+            score=float(d["score"]),
+            correct=bool(d["correct"]),
+            reason=Reason(d["reason"]),
+            detail=str(d.get("detail", "")),
+        )
 
 
 # Which shaping bucket each reason falls in. Model faults that produced *some* answer are "wrong";

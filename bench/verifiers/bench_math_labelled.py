@@ -63,8 +63,11 @@ def main() -> None:
     ap.add_argument("--extract", nargs="*", default=["default", "strict", "boxed,answer_is,last_number"])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quiet", action="store_true", help="no per-row disagreements (they go to stderr)")
-    ap.add_argument("--no-direct", action="store_true",
-                    help="skip math-verify called directly (e.g. to judge an older checkout put first on PYTHONPATH)")
+    ap.add_argument(
+        "--no-direct",
+        action="store_true",
+        help="skip math-verify called directly (e.g. to judge an older checkout put first on PYTHONPATH)",
+    )
     args = ap.parse_args()
     logging.disable(logging.WARNING)  # math-verify logs every parse failure
     rows = load()
@@ -79,15 +82,23 @@ def main() -> None:
         direct = math_verify_direct(rows)
         report("math-verify called directly (+ antlr_compat)", rows, direct, not args.quiet)
         held = [i for i, r in enumerate(rows) if r["split"] == "holdout"]
-        report(f"  the same, holdout split only ({len(held)} pairs)", [rows[i] for i in held],
-               [direct[i] for i in held], False)
+        report(
+            f"  the same, holdout split only ({len(held)} pairs)",
+            [rows[i] for i in held],
+            [direct[i] for i in held],
+            False,
+        )
     for extract in args.extract:
         accepted = verifier(rows, extract, args.workers)
         report(f"verifier, extract={extract}", rows, accepted, not args.quiet)
         if extract == "default":
             held = [i for i, r in enumerate(rows) if r["split"] == "holdout"]
-            report(f"  the same, holdout split only ({len(held)} pairs)", [rows[i] for i in held],
-                   [accepted[i] for i in held], False)
+            report(
+                f"  the same, holdout split only ({len(held)} pairs)",
+                [rows[i] for i in held],
+                [accepted[i] for i in held],
+                False,
+            )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,19 @@ def start(workers: int, token: bool) -> tuple[subprocess.Popen, str, int]:
     env.pop("RLVR_VERIFIER_TOKEN", None)
     if token:
         env["RLVR_VERIFIER_TOKEN"] = f"{TOKEN},{HOSTILE_TOKEN}"
-    proc = subprocess.Popen(serve_command("math", "--option", f"workers={workers}", "--option", "timeout=5",
-                                          "--request-timeout", "120", port=port), env=env)
+    proc = subprocess.Popen(
+        serve_command(
+            "math",
+            "--option",
+            f"workers={workers}",
+            "--option",
+            "timeout=5",
+            "--request-timeout",
+            "120",
+            port=port,
+        ),
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(1200):
         try:
@@ -79,8 +90,10 @@ def latencies(url: str, probes: int) -> list[float]:
 
 def summary(xs: list[float]) -> str:
     xs = sorted(xs)
-    return (f"p50 {statistics.median(xs) * 1000:.0f} ms, p95 {xs[int(0.95 * (len(xs) - 1))] * 1000:.0f} ms, "
-            f"max {xs[-1] * 1000:.0f} ms")
+    return (
+        f"p50 {statistics.median(xs) * 1000:.0f} ms, p95 {xs[int(0.95 * (len(xs) - 1))] * 1000:.0f} ms, "
+        f"max {xs[-1] * 1000:.0f} ms"
+    )
 
 
 def main() -> None:

@@ -55,19 +55,41 @@ def rows():
         styles = p.get("styles", STYLES)
         for j, (answer, plain) in enumerate(p["right"]):
             style = styles[(k + j) % len(styles)]
-            out.append({"id": f"p{k:03d}r{j}", "class": f"style:{style}", "gold": p["gold"],
-                        "response": render(style, p["work"], answer, plain), "label": True})
+            out.append(
+                {
+                    "id": f"p{k:03d}r{j}",
+                    "class": f"style:{style}",
+                    "gold": p["gold"],
+                    "response": render(style, p["work"], answer, plain),
+                    "label": True,
+                }
+            )
         for j, (answer, plain) in enumerate(p["wrong"]):
             style = styles[(k + j + 3) % len(styles)]
-            out.append({"id": f"p{k:03d}w{j}", "class": f"style:{style}", "gold": p["gold"],
-                        "response": render(style, p["work"], answer, plain), "label": False})
+            out.append(
+                {
+                    "id": f"p{k:03d}w{j}",
+                    "class": f"style:{style}",
+                    "gold": p["gold"],
+                    "response": render(style, p["work"], answer, plain),
+                    "label": False,
+                }
+            )
     for k, (cls, gold, response, label) in enumerate(HARD):
         out.append({"id": f"h{k:03d}", "class": cls, "gold": gold, "response": response, "label": label})
     for row in out:
         row["split"] = "dev"  # seen while the extraction rules were written
     for k, (cls, gold, response, label) in enumerate(HOLDOUT):
-        out.append({"id": f"x{k:03d}", "class": cls, "gold": gold, "response": response, "label": label,
-                    "split": "holdout"})
+        out.append(
+            {
+                "id": f"x{k:03d}",
+                "class": cls,
+                "gold": gold,
+                "response": response,
+                "label": label,
+                "split": "holdout",
+            }
+        )
     notes = json.loads(NOTES.read_text()) if NOTES.exists() else {}
     for row in out:
         if row["id"] in notes:

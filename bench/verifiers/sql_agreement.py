@@ -107,23 +107,40 @@ def main() -> None:
     rules = {
         "rlvr sql verifier, db_path + 8-variant suite": rlvr_rule(rows, metas, suite=None),
         "rlvr sql verifier, db_path only": rlvr_rule(rows, metas, suite=0),
-        "Spider exec_eval rule, db_path only": [spider_rule(r["gold"], r["pred"], suite_of(metas[r["db"]])[:1]) for r in rows],
-        "Spider exec_eval rule, db_path + 8-variant suite": [spider_rule(r["gold"], r["pred"], suite_of(metas[r["db"]])) for r in rows],
-        "BIRD set comparison, db_path only": [bird_rule(r["gold"], r["pred"], metas[r["db"]]["db_path"]) for r in rows],
+        "Spider exec_eval rule, db_path only": [
+            spider_rule(r["gold"], r["pred"], suite_of(metas[r["db"]])[:1]) for r in rows
+        ],
+        "Spider exec_eval rule, db_path + 8-variant suite": [
+            spider_rule(r["gold"], r["pred"], suite_of(metas[r["db"]])) for r in rows
+        ],
+        "BIRD set comparison, db_path only": [
+            bird_rule(r["gold"], r["pred"], metas[r["db"]]["db_path"]) for r in rows
+        ],
     }
     s0 = score(rows, [False] * len(rows))
     n_pos = sum(r["label"] for r in rows if not r["debatable"])
-    print(f"{len(rows)} pairs: {s0['n_clear']} clear ({n_pos} correct, {s0['n_clear'] - n_pos} wrong), {s0['n_debatable']} debatable\n")
-    print("| rule | agreement (clear pairs) | false positives | false negatives | debatable pairs agreeing with the label |")
+    print(
+        f"{len(rows)} pairs: {s0['n_clear']} clear ({n_pos} correct, {s0['n_clear'] - n_pos} wrong), {s0['n_debatable']} debatable\n"
+    )
+    print(
+        "| rule | agreement (clear pairs) | false positives | false negatives | debatable pairs agreeing with the label |"
+    )
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, verdicts in rules.items():
         s = score(rows, verdicts)
-        print(f"| {name} | {s['agree']:.1%} | {len(s['fp'])} | {len(s['fn'])} | {s['debatable_agree']} of {s['n_debatable']} |")
+        print(
+            f"| {name} | {s['agree']:.1%} | {len(s['fp'])} | {len(s['fn'])} | {s['debatable_agree']} of {s['n_debatable']} |"
+        )
     if not args.holdout:
         print("\nFalse positives of the rlvr verifier by suite size (first k variants of each database):\n")
         print("| suite variants | false positives | false negatives |\n| ---: | ---: | ---: |")
     for k in (0, 1, 2, 4, 8) if not args.holdout else ():
-        s = score(rows, rules["rlvr sql verifier, db_path + 8-variant suite"] if k == 8 else rlvr_rule(rows, metas, suite=k))
+        s = score(
+            rows,
+            rules["rlvr sql verifier, db_path + 8-variant suite"]
+            if k == 8
+            else rlvr_rule(rows, metas, suite=k),
+        )
         print(f"| {k} | {len(s['fp'])} | {len(s['fn'])} |")
     if args.show_misses:
         for name, verdicts in rules.items():

@@ -34,7 +34,10 @@ def main() -> None:
     rows = generate("train") + generate("test")
     v = get_verifier("sql", workers=1)
     print(f"| answers | db_path only | db_path + {SUITE_SIZE}-variant suite |\n| --- | ---: | ---: |")
-    for label, pred in (("right (the gold query)", lambda r: r["answer"]), ("wrong (`SELECT 2`)", lambda r: "SELECT 2")):
+    for label, pred in (
+        ("right (the gold query)", lambda r: r["answer"]),
+        ("wrong (`SELECT 2`)", lambda r: "SELECT 2"),
+    ):
         out = []
         for with_suite in (False, True):
             meta = lambda r: {"db_path": r["db_path"], **({"db_suite": r["db_suite"]} if with_suite else {})}  # noqa: E731, B023

@@ -24,8 +24,12 @@ def _list(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def add_parsers(subparsers: Any) -> None:
-    p = subparsers.add_parser("verify", help="verify JSONL rows {response, reference, metadata}",
-                              description=cli.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "verify",
+        help="verify JSONL rows {response, reference, metadata}",
+        description=cli.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     cli.add_verify_arguments(p)
     p.set_defaults(func=_verify)
 

@@ -74,8 +74,13 @@ def _fill(conn: sqlite3.Connection, rng: random.Random, variant: int) -> None:
     weights = [rng.uniform(0.2, 3.0) for _ in CITIES]  # skewed: cities get different counts
     cities = list(CITIES) + rng.choices(CITIES, weights, k=len(names) - len(CITIES))
     rng.shuffle(cities)
-    conn.executemany("INSERT INTO customers VALUES (?, ?, ?)", [(i + 1, n, c) for i, (n, c) in enumerate(zip(names, cities, strict=True))])
-    products = PRODUCTS + rng.sample(EXTRA_PRODUCTS, rng.randint(0 if not variant else 1, len(EXTRA_PRODUCTS)))
+    conn.executemany(
+        "INSERT INTO customers VALUES (?, ?, ?)",
+        [(i + 1, n, c) for i, (n, c) in enumerate(zip(names, cities, strict=True))],
+    )
+    products = PRODUCTS + rng.sample(
+        EXTRA_PRODUCTS, rng.randint(0 if not variant else 1, len(EXTRA_PRODUCTS))
+    )
     rng.shuffle(products)
     prices = [float(p) for p in rng.sample(range(3, 120 if variant else 90), len(products))]
     if variant:
@@ -83,7 +88,10 @@ def _fill(conn: sqlite3.Connection, rng: random.Random, variant: int) -> None:
         edges = [x for t in THRESHOLDS[(variant - 1) % SUITE_SIZE :: SUITE_SIZE] for x in (float(t), t - 0.5)]
         for i, x in zip(rng.sample(range(len(prices)), len(edges)), edges, strict=True):
             prices[i] = x
-    conn.executemany("INSERT INTO products VALUES (?, ?, ?)", [(i + 1, n, p) for i, (n, p) in enumerate(zip(products, prices, strict=True))])
+    conn.executemany(
+        "INSERT INTO products VALUES (?, ?, ?)",
+        [(i + 1, n, p) for i, (n, p) in enumerate(zip(products, prices, strict=True))],
+    )
     # Everyone orders once (no question's SUM runs over nothing), then skewed extra orders.
     buyers = list(range(1, len(names) + 1)) + rng.choices(range(1, len(names) + 1), k=rng.randint(40, 160))
     goods = list(range(1, len(products) + 1))

@@ -122,7 +122,14 @@ def test_coefficients_are_chosen_on_validation_with_the_comparison_budget():
     coef = compose_config(["+experiment=coef_sweep", "+variant=dph_js", "algorithm.divergence_coef=0.4"])
     assert coef.data.test == "bundled:arith/validation" != sweep.data.test
     assert coef.data.train == sweep.data.train
-    for key in ("steps", "prompts_per_step", "eval.n", "eval.max_problems", "bank.pef_threshold", "learner.lr"):
+    for key in (
+        "steps",
+        "prompts_per_step",
+        "eval.n",
+        "eval.max_problems",
+        "bank.pef_threshold",
+        "learner.lr",
+    ):
         a, b = sweep, coef
         for part in key.split("."):
             a, b = getattr(a, part), getattr(b, part)

@@ -44,7 +44,9 @@ def test_every_gold_query_has_a_non_trivial_answer_and_verifies_on_the_whole_sui
     v = get_verifier("sql")
     try:
         meta = [{"db_path": r["db_path"], "db_suite": r["db_suite"]} for r in rows]
-        results = v.verify_batch([f"```sql\n{r['answer']}\n```" for r in rows], [r["answer"] for r in rows], meta)
+        results = v.verify_batch(
+            [f"```sql\n{r['answer']}\n```" for r in rows], [r["answer"] for r in rows], meta
+        )
         assert all(x.correct and f"{SUITE_SIZE} suite databases" in x.detail for x in results), results
         wrong = v.verify("```sql\nSELECT name FROM customers\n```", rows[0]["answer"], **meta[0])
         assert not wrong.correct
@@ -72,10 +74,14 @@ def test_counts_are_not_uniform_and_a_constant_fails_the_suite():
     counts = Counter(n for (n,) in main.execute("SELECT COUNT(*) FROM customers GROUP BY city"))
     assert len(counts) > 1 and max(counts.values()) <= 2, counts
     golds = [f"SELECT COUNT(*) FROM customers WHERE city = '{city}'" for city in CITIES]
-    constants = [f"```sql\nSELECT {main.execute(g).fetchone()[0]}\n```" for g in golds]  # right on the main db
+    constants = [
+        f"```sql\nSELECT {main.execute(g).fetchone()[0]}\n```" for g in golds
+    ]  # right on the main db
     with get_verifier("sql", workers=1) as v:
         alone = v.verify_batch(constants, golds, [{"db_path": row["db_path"]}] * len(golds))
-        suite = v.verify_batch(constants, golds, [{"db_path": row["db_path"], "db_suite": row["db_suite"]}] * len(golds))
+        suite = v.verify_batch(
+            constants, golds, [{"db_path": row["db_path"], "db_suite": row["db_suite"]}] * len(golds)
+        )
     assert all(r.correct for r in alone) and not any(r.correct for r in suite), suite
 
 
@@ -83,7 +89,12 @@ def test_variants_differ_in_counts_and_keep_rankings_free_of_ties():
     sizes = set()
     for path in databases(generate("test")[0]):
         conn = sqlite3.connect(path)
-        sizes.add(tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("customers", "products", "orders")))
+        sizes.add(
+            tuple(
+                conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("customers", "products", "orders")
+            )
+        )
         spend = conn.execute(
             "SELECT SUM(o.quantity * p.price) FROM orders o JOIN products p ON o.product_id = p.id GROUP BY o.customer_id"
         ).fetchall()
@@ -91,8 +102,18 @@ def test_variants_differ_in_counts_and_keep_rankings_free_of_ties():
         assert len(set(spend)) == len(spend) and len(set(units)) == len(units), path
         # every city, customer and product appears, so no question sums over nothing
         assert conn.execute("SELECT COUNT(DISTINCT city) FROM customers").fetchone()[0] == len(CITIES)
-        assert conn.execute("SELECT COUNT(*) FROM customers WHERE id NOT IN (SELECT customer_id FROM orders)").fetchone()[0] == 0
-        assert conn.execute("SELECT COUNT(*) FROM products WHERE id NOT IN (SELECT product_id FROM orders)").fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT COUNT(*) FROM customers WHERE id NOT IN (SELECT customer_id FROM orders)"
+            ).fetchone()[0]
+            == 0
+        )
+        assert (
+            conn.execute(
+                "SELECT COUNT(*) FROM products WHERE id NOT IN (SELECT product_id FROM orders)"
+            ).fetchone()[0]
+            == 0
+        )
     assert len(sizes) >= SUITE_SIZE - 1, sizes
 
 

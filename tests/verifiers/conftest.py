@@ -49,8 +49,9 @@ def start_server():
 
     def start(*args: str, name: str = "math", env: dict[str, str] | None = None) -> Server:
         port = free_port()
-        proc = subprocess.Popen(serve_command(name, *args, port=port),
-                                env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+        proc = subprocess.Popen(
+            serve_command(name, *args, port=port), env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        )
         started.append(proc)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120

@@ -25,11 +25,24 @@ def test_verify_jsonl_with_bad_rows(rlvr_main, tmp_path, capsys):
         b"\n"
         b'{"response": "the answer is 3"}\n'
         b'{"response": "\\\\boxed{\\\\frac{1}{2}} \xff", "reference": "0.5"}\n'
-        b'[1, 2]\n'
+        b"[1, 2]\n"
     )
     out = tmp_path / "results.jsonl"
-    code = rlvr_main(["verify", "--verifier", "math", "--input", str(rows), "--output", str(out),
-                      "--option", "workers=1", "--option", "score_unparseable=-0.5"])
+    code = rlvr_main(
+        [
+            "verify",
+            "--verifier",
+            "math",
+            "--input",
+            str(rows),
+            "--output",
+            str(out),
+            "--option",
+            "workers=1",
+            "--option",
+            "score_unparseable=-0.5",
+        ]
+    )
     assert code == 1  # some rows were bad
     results = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["line"] for r in results] == [1, 2, 3, 5, 6, 7]

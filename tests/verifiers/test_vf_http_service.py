@@ -15,25 +15,48 @@ from vf_server import free_port
 from verifiers.service.http_client import HttpVerifier, VerifierServiceError
 
 LOAD_TOKEN, HOSTILE_TOKEN = "load-token", "hostile-token"
-ROWS = [
-    (r"\boxed{%d}" % (i % 7), str(i % 5)) for i in range(20)  # noqa: UP031
-] + [
-    (r"so \boxed{\frac{1}{2}}", "0.5"), ("The answer is 4.", "4"), ("no answer", "1"), (r"\boxed{1} \boxed{2}", "2"),
-    (r"\boxed{\{1,2\}}", r"\{2,1\}"), (r"\boxed{\frac{1}{2}", "0.5"), ("\ufffd bytes \\boxed{3}", "3"),
+ROWS = [(rf"\boxed{{{i % 7}}}", str(i % 5)) for i in range(20)] + [
+    (r"so \boxed{\frac{1}{2}}", "0.5"),
+    ("The answer is 4.", "4"),
+    ("no answer", "1"),
+    (r"\boxed{1} \boxed{2}", "2"),
+    (r"\boxed{\{1,2\}}", r"\{2,1\}"),
+    (r"\boxed{\frac{1}{2}", "0.5"),
+    ("\ufffd bytes \\boxed{3}", "3"),
 ]
 
 
 @pytest.fixture(scope="module")
 def server(start_server):
-    return start_server("--option", "workers=2", "--option", "timeout=5", "--max-concurrency", "8",
-                        "--max-items", "100", "--request-timeout", "2").url
+    return start_server(
+        "--option",
+        "workers=2",
+        "--option",
+        "timeout=5",
+        "--max-concurrency",
+        "8",
+        "--max-items",
+        "100",
+        "--request-timeout",
+        "2",
+    ).url
 
 
 @pytest.fixture(scope="module")
 def token_server(start_server):
-    return start_server("--option", "workers=2", "--option", "timeout=5", "--max-concurrency", "8",
-                        "--request-timeout", "60", "--header-timeout", "2",
-                        env={"RLVR_VERIFIER_TOKEN": f"{LOAD_TOKEN},{HOSTILE_TOKEN}"})
+    return start_server(
+        "--option",
+        "workers=2",
+        "--option",
+        "timeout=5",
+        "--max-concurrency",
+        "8",
+        "--request-timeout",
+        "60",
+        "--header-timeout",
+        "2",
+        env={"RLVR_VERIFIER_TOKEN": f"{LOAD_TOKEN},{HOSTILE_TOKEN}"},
+    )
 
 
 @pytest.mark.slow
@@ -69,22 +92,30 @@ def test_load_with_token_and_a_hostile_client_loses_nothing(token_server, math_v
     health = httpx.get(token_server.url + "/v1/health", timeout=10).json()
     assert health["pool"]["abandoned"] >= 1, health
     latencies = sorted(t for _, _, t in got)
-    print(f"\n{n_requests} requests at concurrency {concurrency} with a token, beside a hostile client: "
-          f"{elapsed:.1f}s ({n_requests / elapsed:.0f} req/s), latency p50 {latencies[len(latencies) // 2]:.3f}s "
-          f"p99 {latencies[int(len(latencies) * 0.99)]:.3f}s; hostile: {dict(statuses)}")
+    print(
+        f"\n{n_requests} requests at concurrency {concurrency} with a token, beside a hostile client: "
+        f"{elapsed:.1f}s ({n_requests / elapsed:.0f} req/s), latency p50 {latencies[len(latencies) // 2]:.3f}s "
+        f"p99 {latencies[int(len(latencies) * 0.99)]:.3f}s; hostile: {dict(statuses)}"
+    )
 
 
 def test_malformed_requests_get_4xx(server):
     post = lambda **kw: httpx.post(server + "/v1/verify", timeout=30, **kw)  # noqa: E731
     cases = {
         "not json": post(content=b"{items: nope", headers={"content-type": "application/json"}),
-        "invalid utf-8": post(content=b'{"items": [{"response": "\xff\xfe", "reference": "1"}]}',
-                              headers={"content-type": "application/json"}),
+        "invalid utf-8": post(
+            content=b'{"items": [{"response": "\xff\xfe", "reference": "1"}]}',
+            headers={"content-type": "application/json"},
+        ),
         "items not a list": post(json={"items": "x"}),
         "response not a string": post(json={"items": [{"response": 1, "reference": "2"}]}),
-        "missing reference": post(content=json.dumps({"items": [{"response": "\udcff"}]}).encode(),
-                                  headers={"content-type": "application/json"}),
-        "metadata not an object": post(json={"items": [{"response": "a", "reference": "b", "metadata": [1]}]}),
+        "missing reference": post(
+            content=json.dumps({"items": [{"response": "\udcff"}]}).encode(),
+            headers={"content-type": "application/json"},
+        ),
+        "metadata not an object": post(
+            json={"items": [{"response": "a", "reference": "b", "metadata": [1]}]}
+        ),
         "unknown field": post(json={"items": [{"response": "a", "reference": "b", "colour": 1}]}),
         "empty body": post(content=b""),
         "json null": post(json=None, content=b"null", headers={"content-type": "application/json"}),
@@ -92,16 +123,26 @@ def test_malformed_requests_get_4xx(server):
     }
     for name, r in cases.items():
         # Every malformed body is 422 (as documented), whatever the layer that finds the fault.
-        assert r.status_code == (413 if name == "too many items" else 422), (name, r.status_code, r.text[:200])
+        assert r.status_code == (413 if name == "too many items" else 422), (
+            name,
+            r.status_code,
+            r.text[:200],
+        )
     assert httpx.get(server + "/v1/verify").status_code == 405
     # A lone surrogate is valid JSON; the service cleans it like any other text.
-    ok = post(content=json.dumps({"items": [{"response": "\udcff \\boxed{3}", "reference": "3"}]}).encode(),
-              headers={"content-type": "application/json"})
+    ok = post(
+        content=json.dumps({"items": [{"response": "\udcff \\boxed{3}", "reference": "3"}]}).encode(),
+        headers={"content-type": "application/json"},
+    )
     assert ok.status_code == 200 and ok.json()["results"][0]["reason"] == "ok"
 
 
 def test_request_timeout_is_504_and_client_raises(server):
-    r = httpx.post(server + "/v1/verify", json={"items": [{"response": r"\boxed{9^{9^{9^9}}}", "reference": "1"}]}, timeout=30)
+    r = httpx.post(
+        server + "/v1/verify",
+        json={"items": [{"response": r"\boxed{9^{9^{9^9}}}", "reference": "1"}]},
+        timeout=30,
+    )
     assert r.status_code == 504 and "longer than 2s" in r.json()["error"]
     with HttpVerifier(server, retries=0) as client, pytest.raises(VerifierServiceError, match="HTTP 504"):
         client.verify(r"\boxed{(10^{10})!}", "1")

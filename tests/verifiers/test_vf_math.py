@@ -80,7 +80,10 @@ def _timed(verifier, response, reference="1"):
         (r"\boxed{100000000!}", {Reason.TIMEOUT, Reason.ERROR}),  # error: hit the worker's memory limit first
         ("x" * 1_000_000 + r"\boxed{1}", {Reason.UNPARSEABLE}),
         (r"\boxed{" + "(" * 5000 + "1" + ")" * 5000 + "}", {Reason.UNPARSEABLE}),
-        ("the answer is " + "9^" * 2000 + "9", {Reason.UNPARSEABLE, Reason.TIMEOUT, Reason.WRONG, Reason.ERROR}),
+        (
+            "the answer is " + "9^" * 2000 + "9",
+            {Reason.UNPARSEABLE, Reason.TIMEOUT, Reason.WRONG, Reason.ERROR},
+        ),
     ],
 )
 def test_hostile_inputs_fail_within_timeout(math_verifier, response, reasons):

@@ -58,7 +58,9 @@ CLASSES = {
 ROWS = [(cls, *row) for cls, rows in CLASSES.items() for row in rows]
 
 
-@pytest.mark.parametrize("cls, response, reference, reason", ROWS, ids=[f"{r[0]}-{i}" for i, r in enumerate(ROWS)])
+@pytest.mark.parametrize(
+    "cls, response, reference, reason", ROWS, ids=[f"{r[0]}-{i}" for i, r in enumerate(ROWS)]
+)
 def test_class_with_default_options(math_verifier, cls, response, reference, reason):
     result = math_verifier.verify(response, reference)
     assert result.reason is reason, (cls, result)
@@ -66,7 +68,9 @@ def test_class_with_default_options(math_verifier, cls, response, reference, rea
 
 def test_lenient_last_number_never_takes_a_number_inside_latex():
     with get_verifier("math", workers=1, extract="boxed,answer_is,last_number") as v:
-        got = v.verify_batch([r"so x = \frac{1+\sqrt{5}}{2}", r"so $x = \frac{1+\sqrt{5}}{2}$", "so x = 2"], ["2"] * 3)
+        got = v.verify_batch(
+            [r"so x = \frac{1+\sqrt{5}}{2}", r"so $x = \frac{1+\sqrt{5}}{2}$", "so x = 2"], ["2"] * 3
+        )
     assert [r.reason for r in got] == [UNPARSEABLE, UNPARSEABLE, OK]
 
 

@@ -19,7 +19,11 @@ DEFAULT = PRESETS["default"]
     "text, strategies, expected",
     [
         (r"so \boxed{\frac{1}{2}}.", ALL, (r"\frac{1}{2}", "boxed")),
-        (r"\boxed{a} then \boxed{\sqrt{\frac{1}{{2}}}}", ALL, (r"a, \sqrt{\frac{1}{{2}}}", "boxed")),  # two parts
+        (
+            r"\boxed{a} then \boxed{\sqrt{\frac{1}{{2}}}}",
+            ALL,
+            (r"a, \sqrt{\frac{1}{{2}}}", "boxed"),
+        ),  # two parts
         (r"\fbox{7}", ALL, ("7", "boxed")),
         (r"\boxed 5 done", ALL, ("5", "boxed")),
         (r"set \boxed{\{1, 2\}}", ALL, (r"\{1, 2\}", "boxed")),
@@ -42,11 +46,19 @@ DEFAULT = PRESETS["default"]
         ("The answer is:\n\\[ x = \\frac{2}{3} \\]\nDone.", DEFAULT, (r"x = \frac{2}{3}", "answer_is")),
         ("She has 12 - 5 = 7 apples left.", DEFAULT, ("7", "last_math")),
         ("Final Answer: The final answer is 7. I hope it is correct.", DEFAULT, ("7", "answer_is")),
-        ("The answer to (b) is 250 m, since each lap is 50 m and she runs 5 laps.", DEFAULT, ("250", "answer_is")),
+        (
+            "The answer to (b) is 250 m, since each lap is 50 m and she runs 5 laps.",
+            DEFAULT,
+            ("250", "answer_is"),
+        ),
         ("The answer is 3, 4, and 5.", DEFAULT, ("3, 4, 5", "answer_is")),
         ("so 6w = 18 and w = 3.", DEFAULT, ("w = 3", "last_math")),  # work then result: not a set
         (r"so $\left(\frac{1}{2}\right)^2 = 0.25$", DEFAULT, ("0.25", "last_math")),  # \left is no \le
-        (r"so $x \le 3 = n$", DEFAULT, (r"x \le 3 = n", "last_math")),  # an inequality is kept whole  # the work's result, not Eq(7, 7)
+        (
+            r"so $x \le 3 = n$",
+            DEFAULT,
+            (r"x \le 3 = n", "last_math"),
+        ),  # an inequality is kept whole  # the work's result, not Eq(7, 7)
         ("It costs $15.50 in total.", DEFAULT, ("15.50", "last_math")),  # an unclosed $ is currency
         (r"\boxed{3} and the answer is 4", PRESETS["strict"], ("3", "boxed")),
         ("The answer is 4.", PRESETS["strict"], None),
@@ -89,8 +101,16 @@ def test_last_number_never_reads_inside_latex(text):
     assert found is None, found
 
 
-@pytest.mark.parametrize("text, number", [("23 + 48 = 71", "71"), ("so x = 7.", "7"), ("I think 70", "70"),
-                                          ("$71$", "71"), ("about 1 000 people", "1 000")])
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("23 + 48 = 71", "71"),
+        ("so x = 7.", "7"),
+        ("I think 70", "70"),
+        ("$71$", "71"),
+        ("about 1 000 people", "1 000"),
+    ],
+)
 def test_last_number_takes_plain_numbers(text, number):
     assert extract_answer(text, ("last_number",)).parts == (number,)
 
@@ -125,8 +145,37 @@ def test_extraction_is_linear_on_huge_input(text):
     assert large < 8 * small + 0.05, f"{small:.3f}s -> {large:.3f}s"
 
 
-_PIECES = st.sampled_from(["$", "$$", "\\[", "\\]", "\\(", "\\)", "{", "}", "\\boxed{", "\\frac", "\\sqrt", " ", "\n",
-                           ".", ",", "=", "-", "1", "23", "x", "or", "and", "The answer is ", "####", "%", "\\%", "\\"])
+_PIECES = st.sampled_from(
+    [
+        "$",
+        "$$",
+        "\\[",
+        "\\]",
+        "\\(",
+        "\\)",
+        "{",
+        "}",
+        "\\boxed{",
+        "\\frac",
+        "\\sqrt",
+        " ",
+        "\n",
+        ".",
+        ",",
+        "=",
+        "-",
+        "1",
+        "23",
+        "x",
+        "or",
+        "and",
+        "The answer is ",
+        "####",
+        "%",
+        "\\%",
+        "\\",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -13,7 +13,15 @@ import pytest
 from verifiers import get_verifier
 
 DATA = Path(__file__).with_name("data") / "math_labelled.jsonl"
-ISSUE_CLASSES = {"no_cue", "final_answer_prose", "several_boxes", "hedge", "percent", "number_format", "reward_hack"}
+ISSUE_CLASSES = {
+    "no_cue",
+    "final_answer_prose",
+    "several_boxes",
+    "hedge",
+    "percent",
+    "number_format",
+    "reward_hack",
+}
 
 
 @pytest.fixture(scope="module")

@@ -88,8 +88,19 @@ def test_compare_parts_as_one_set(reference, parts, equal):
 
 @pytest.mark.parametrize(
     "reference, answer",
-    [("72", "72"), ("72", "71"), ("-5", "-5"), ("-5", "5"), ("5", "05"), ("+3", "3"), ("10,455", "10455"),
-     ("1000", "1 000"), ("0", "1 000"), ("0", "-0"), ("12345678901234567890", "12345678901234567891")],
+    [
+        ("72", "72"),
+        ("72", "71"),
+        ("-5", "-5"),
+        ("-5", "5"),
+        ("5", "05"),
+        ("+3", "3"),
+        ("10,455", "10455"),
+        ("1000", "1 000"),
+        ("0", "1 000"),
+        ("0", "-0"),
+        ("12345678901234567890", "12345678901234567891"),
+    ],
 )
 def test_integer_fast_path_gives_math_verifys_verdict(reference, answer):
     from math_verify import LatexExtractionConfig, parse, verify
@@ -104,7 +115,9 @@ def test_integer_fast_path_gives_math_verifys_verdict(reference, answer):
     assert fast is verify(gold, pred)
 
 
-@pytest.mark.parametrize("reference, answer", [("1,22", "122"), ("28", r"28\%"), ("2", "2.0"), ("1" * 60, "1" * 60)])
+@pytest.mark.parametrize(
+    "reference, answer", [("1,22", "122"), ("28", r"28\%"), ("2", "2.0"), ("1" * 60, "1" * 60)]
+)
 def test_integer_fast_path_leaves_the_rest_to_math_verify(reference, answer):
     from verifiers.math.equivalence import integer_fast_path
 
@@ -115,13 +128,18 @@ def test_a_reference_that_is_not_plain_math_never_reaches_the_eval_path(tmp_path
     from verifiers.math.equivalence import parse_reference
 
     marker = tmp_path / "pwned"
-    for reference in (f"__import__('os').system('touch {marker}')", f"open('{marker}', 'w')",
-                      "().__class__.__base__"):
+    for reference in (
+        f"__import__('os').system('touch {marker}')",
+        f"open('{marker}', 'w')",
+        "().__class__.__base__",
+    ):
         parse_reference(reference)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("answer, equal", [("x^2 + 1", True), ("1 + x^2", True), ("1", False), ("x^2", False)])
+@pytest.mark.parametrize(
+    "answer, equal", [("x^2 + 1", True), ("1 + x^2", True), ("1", False), ("x^2", False)]
+)
 def test_a_gold_in_python_syntax_is_read_whole(answer, equal):
     from verifiers.math.equivalence import compare
 

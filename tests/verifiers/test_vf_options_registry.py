@@ -33,7 +33,9 @@ def test_shaping_buckets_and_format_bonus():
 
 
 def test_options_from_strings_and_errors():
-    v = get_verifier("math", score_correct="2", score_format="0.5", strict="false", extract="boxed,last_number")
+    v = get_verifier(
+        "math", score_correct="2", score_format="0.5", strict="false", extract="boxed,last_number"
+    )
     assert v.options.score_correct == 2.0 and v.options.strict is False
     assert v.options.strategies() == ("boxed", "last_number")
     with pytest.raises(TypeError, match="unknown option.*bogus.*valid options:.*timeout"):

@@ -180,7 +180,9 @@ def test_exit_is_silent_with_or_without_close(how, tmp_path):
     script = tmp_path / "script.py"
     script.write_text(EXIT_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    done = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True, timeout=180, env=env)
+    done = subprocess.run(
+        [sys.executable, str(script), how], capture_output=True, text=True, timeout=180, env=env
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "verified 15"
     assert done.stderr == ""

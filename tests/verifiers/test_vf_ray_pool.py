@@ -21,9 +21,18 @@ def test_ray_actor_pool_equals_in_process(ray_local, shop_db):
     from verifiers.service.ray_pool import RayVerifierPool
 
     math_rows = [(r"\boxed{%d}" % (i % 4), str(i % 3)) for i in range(30)] + [  # noqa: UP031
-        ("The answer is 4.", "4"), (r"\boxed{1} \boxed{2}", "2"), ("nothing", "1"), (r"\boxed{\frac{1}{2}}", "0.5")]
-    sql_rows = [(f"```sql\nSELECT name FROM customers WHERE id <= {i % 4}\n```", "SELECT name FROM customers WHERE id <= 2")
-                for i in range(12)] + [("```sql\nDROP TABLE orders\n```", "SELECT 1"), ("```sql\nSELEC\n```", "SELECT 1")]
+        ("The answer is 4.", "4"),
+        (r"\boxed{1} \boxed{2}", "2"),
+        ("nothing", "1"),
+        (r"\boxed{\frac{1}{2}}", "0.5"),
+    ]
+    sql_rows = [
+        (
+            f"```sql\nSELECT name FROM customers WHERE id <= {i % 4}\n```",
+            "SELECT name FROM customers WHERE id <= 2",
+        )
+        for i in range(12)
+    ] + [("```sql\nDROP TABLE orders\n```", "SELECT 1"), ("```sql\nSELEC\n```", "SELECT 1")]
     meta = [{"db_path": str(shop_db)}] * len(sql_rows)
     with get_verifier("math", workers=1) as local_math, get_verifier("sql", workers=1) as local_sql:
         want_math = local_math.verify_batch(*zip(*math_rows, strict=True))

@@ -23,7 +23,9 @@ BOMBS = {"items": [{"response": r"\boxed{9^{9^{9^{9^{9}}}}}", "reference": "1"}]
 @pytest.fixture(scope="module")
 def server(start_server):
     # Tokens from the environment (the recommended way: argv is visible to every user of the machine).
-    return start_server("--option", "workers=2", "--option", "timeout=20", env={"RLVR_VERIFIER_TOKEN": ",".join(TOKENS)})
+    return start_server(
+        "--option", "workers=2", "--option", "timeout=20", env={"RLVR_VERIFIER_TOKEN": ",".join(TOKENS)}
+    )
 
 
 def _busy(url: str) -> int:
@@ -31,8 +33,12 @@ def _busy(url: str) -> int:
 
 
 def test_missing_or_wrong_token_is_401_without_touching_the_pool(server):
-    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "Basic YWxwaGE="},
-                    {"authorization": f"Bearer {TOKENS[0]}x"}):
+    for headers in (
+        {},
+        {"authorization": "Bearer wrong"},
+        {"authorization": "Basic YWxwaGE="},
+        {"authorization": f"Bearer {TOKENS[0]}x"},
+    ):
         start = time.monotonic()
         r = httpx.post(server.url + "/v1/verify", json=BOMBS, headers=headers, timeout=30)
         assert r.status_code == 401, (headers, r.text)
@@ -52,8 +58,12 @@ def test_401_comes_before_the_body_is_read(server):
 
 def test_each_token_is_accepted_and_the_client_sends_it(server, monkeypatch):
     for token in TOKENS:
-        r = httpx.post(server.url + "/v1/verify", headers={"authorization": f"Bearer {token}"}, timeout=60,
-                       json={"items": [{"response": r"\boxed{2}", "reference": "2"}]})
+        r = httpx.post(
+            server.url + "/v1/verify",
+            headers={"authorization": f"Bearer {token}"},
+            timeout=60,
+            json={"items": [{"response": r"\boxed{2}", "reference": "2"}]},
+        )
         assert r.status_code == 200 and r.json()["results"][0]["reason"] == "ok"
     with HttpVerifier(server.url, token=TOKENS[1]) as client:
         assert client.verify(r"\boxed{3}", "3").correct
@@ -64,7 +74,10 @@ def test_each_token_is_accepted_and_the_client_sends_it(server, monkeypatch):
     monkeypatch.setenv("RLVR_VERIFIER_TOKEN", TOKENS[0])
     remote = make_verifier(VerifierConfig(name="math", mode="http", url=server.url, timeout_s=60))
     try:
-        assert [str(r.reason) for r in remote.verify_batch([r"\boxed{12}", "x"], ["12", "1"], [{}, {}])] == ["ok", "unparseable"]
+        assert [str(r.reason) for r in remote.verify_batch([r"\boxed{12}", "x"], ["12", "1"], [{}, {}])] == [
+            "ok",
+            "unparseable",
+        ]
     finally:
         remote.close()
 
@@ -80,11 +93,17 @@ def test_refuses_to_bind_beyond_loopback_without_a_token(host):
     assert "RLVR_VERIFIER_TOKEN" in done.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--host", "0.0.0.0", "--token", " "], "refusing to serve on 0.0.0.0 without authentication"),  # blank token
-    (["--header-timeout", "0"], "header_timeout must be > 0 seconds"),
-    (["--max-body-mb", "0"], "must be >= 1"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--host", "0.0.0.0", "--token", " "],
+            "refusing to serve on 0.0.0.0 without authentication",
+        ),  # blank token
+        (["--header-timeout", "0"], "header_timeout must be > 0 seconds"),
+        (["--max-body-mb", "0"], "must be >= 1"),
+    ],
+)
 def test_bad_serve_settings_are_refused_with_a_clear_message(args, message):
     argv = serve_command("math", port=free_port())
     if "--host" in args:

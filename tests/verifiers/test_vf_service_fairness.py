@@ -15,8 +15,18 @@ N_BIG = 10_000
 
 @pytest.fixture(scope="module")
 def server(start_server):
-    return start_server("--option", "workers=2", "--option", "timeout=5", "--max-items", str(N_BIG),
-                        "--request-timeout", "300", "--degraded-after", "1")
+    return start_server(
+        "--option",
+        "workers=2",
+        "--option",
+        "timeout=5",
+        "--max-items",
+        str(N_BIG),
+        "--request-timeout",
+        "300",
+        "--degraded-after",
+        "1",
+    )
 
 
 def _other_peer() -> httpx.Client:
@@ -57,9 +67,16 @@ def test_single_request_is_answered_beside_a_huge_batch_and_health_degrades(serv
 
     with _other_peer() as other:
         start = time.monotonic()
-        r = other.post(server.url + "/v1/verify", json={"items": [{"response": r"\boxed{\frac{1}{2}}", "reference": "0.5"}]})
+        r = other.post(
+            server.url + "/v1/verify",
+            json={"items": [{"response": r"\boxed{\frac{1}{2}}", "reference": "0.5"}]},
+        )
         single = time.monotonic() - start
-    left = httpx.get(server.url + "/v1/health", timeout=10).json()["pool"]["pending_by_client"].get("127.0.0.1", 0)
+    left = (
+        httpx.get(server.url + "/v1/health", timeout=10)
+        .json()["pool"]["pending_by_client"]
+        .get("127.0.0.1", 0)
+    )
     assert r.status_code == 200 and r.json()["results"][0]["reason"] == "ok"
     # The whole big batch was queued before the single item: in one FIFO queue, none of it would be
     # left when the single item is answered.
@@ -79,8 +96,11 @@ def test_single_request_is_answered_beside_a_huge_batch_and_health_degrades(serv
 def test_metrics_count_requests_reasons_latency_and_the_queue(server):
     before = _metrics(server.url)
     rows = [(r"\boxed{2}", "2"), (r"\boxed{3}", "2"), ("none", "2")]
-    r = httpx.post(server.url + "/v1/verify", timeout=60,
-                   json={"items": [{"response": a, "reference": b} for a, b in rows]})
+    r = httpx.post(
+        server.url + "/v1/verify",
+        timeout=60,
+        json={"items": [{"response": a, "reference": b} for a, b in rows]},
+    )
     assert r.status_code == 200
     assert httpx.post(server.url + "/v1/verify", content=b"nope", timeout=10).status_code == 422
     after = _metrics(server.url)

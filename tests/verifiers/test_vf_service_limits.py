@@ -18,8 +18,18 @@ MAX_BODY = 1 << 20  # --max-body-mb 1
 
 @pytest.fixture(scope="module")
 def server(start_server):
-    return start_server("--option", "workers=1", "--max-body-mb", "1", "--max-items", "50",
-                        "--header-timeout", "2", "--body-timeout", "3")
+    return start_server(
+        "--option",
+        "workers=1",
+        "--max-body-mb",
+        "1",
+        "--max-items",
+        "50",
+        "--header-timeout",
+        "2",
+        "--body-timeout",
+        "3",
+    )
 
 
 def _rss(server) -> int:
@@ -42,7 +52,9 @@ def _connect(server) -> socket.socket:
 
 
 def _warm(server) -> None:
-    r = httpx.post(server.url + "/v1/verify", json={"items": [{"response": r"\boxed{1}", "reference": "1"}]}, timeout=60)
+    r = httpx.post(
+        server.url + "/v1/verify", json={"items": [{"response": r"\boxed{1}", "reference": "1"}]}, timeout=60
+    )
     assert r.status_code == 200
 
 
@@ -50,8 +62,10 @@ def test_body_over_content_length_is_refused_unread(server):
     _warm(server)
     before = _rss(server)
     with _connect(server) as s:
-        s.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: 52428800\r\n\r\n")  # 50 MB announced, not a byte of it sent
+        s.sendall(
+            b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 52428800\r\n\r\n"
+        )  # 50 MB announced, not a byte of it sent
         assert _read_status(s) == 413
     assert _rss(server) - before < 8 << 20
 
@@ -63,8 +77,10 @@ def test_streamed_body_is_cut_at_the_cap_without_memory_growth(server):
     sent = 0
     status = None
     with _connect(server) as s:
-        s.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n")
+        s.sendall(
+            b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         try:
             while sent < 50 << 20:  # offer 50 MB, chunked: no Content-Length to refuse by
                 s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -80,13 +96,21 @@ def test_streamed_body_is_cut_at_the_cap_without_memory_growth(server):
 
 
 def test_too_many_items_is_413_before_validation(server):
-    r = httpx.post(server.url + "/v1/verify", json={"items": [{"response": "a", "reference": "b"}] * 51}, timeout=30)
+    r = httpx.post(
+        server.url + "/v1/verify", json={"items": [{"response": "a", "reference": "b"}] * 51}, timeout=30
+    )
     assert r.status_code == 413 and "limit is 50" in r.json()["error"]
 
 
 def test_every_malformed_body_is_422(server):
-    post = lambda content: httpx.post(server.url + "/v1/verify", content=content,  # noqa: E731
-                                      headers={"content-type": "application/json"}, timeout=30)
+    def post(content):
+        return httpx.post(
+            server.url + "/v1/verify",
+            content=content,
+            headers={"content-type": "application/json"},
+            timeout=30,
+        )
+
     bodies = {
         "invalid utf-8": b'{"items": [{"response": "\xff\xfe", "reference": "1"}]}',
         "not json": b"{items: nope",
@@ -105,8 +129,11 @@ def test_every_malformed_body_is_422(server):
 def test_long_reference_is_an_error_unread(server):
     reference = "1" * 20_000  # over max_reference_chars (10,000)
     start = time.monotonic()
-    r = httpx.post(server.url + "/v1/verify", json={"items": [{"response": r"\boxed{1}", "reference": reference}]},
-                   timeout=60)
+    r = httpx.post(
+        server.url + "/v1/verify",
+        json={"items": [{"response": r"\boxed{1}", "reference": reference}]},
+        timeout=60,
+    )
     assert r.status_code == 200
     result = r.json()["results"][0]
     assert result["reason"] == "error" and result["score"] == 0.0
@@ -141,7 +168,9 @@ def test_slow_headers_are_dropped_after_the_header_timeout(server):
 
 def test_slow_body_gets_408_and_is_closed(server):
     with _connect(server) as s:
-        s.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        s.sendall(
+            b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        )
         start = time.monotonic()
         s.setblocking(False)
         answer = b""

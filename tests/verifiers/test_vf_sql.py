@@ -21,26 +21,46 @@ GOLD_ORDERED = "SELECT name FROM customers ORDER BY name DESC"
     "pred, gold, reason",
     [
         ("SELECT name FROM customers WHERE city = 'paris'", GOLD_BAG, Reason.OK),
-        ("SELECT name FROM customers WHERE city = 'paris' ORDER BY id DESC", GOLD_BAG, Reason.OK),  # bag: order free
+        (
+            "SELECT name FROM customers WHERE city = 'paris' ORDER BY id DESC",
+            GOLD_BAG,
+            Reason.OK,
+        ),  # bag: order free
         ("SELECT name FROM customers WHERE city IN ('paris', 'rome')", GOLD_BAG, Reason.WRONG),
-        ("SELECT c.name FROM customers c JOIN orders o ON o.customer_id = c.id WHERE c.city = 'paris'", GOLD_BAG, Reason.WRONG),  # duplicates count
+        (
+            "SELECT c.name FROM customers c JOIN orders o ON o.customer_id = c.id WHERE c.city = 'paris'",
+            GOLD_BAG,
+            Reason.WRONG,
+        ),  # duplicates count
         ("SELECT name FROM customers ORDER BY name DESC", GOLD_ORDERED, Reason.OK),
         ("SELECT name FROM customers ORDER BY name", GOLD_ORDERED, Reason.WRONG),
         ("SELECT name FROM customers ORDER BY 1 DESC", GOLD_ORDERED, Reason.OK),
         ("SELECT name FROM customers ORDER BY name", GOLD_ORDERED + "; -- newest first", Reason.WRONG),
         ("SELECT name FROM customers ORDER BY name DESC; -- done", GOLD_ORDERED + "; -- note", Reason.OK),
         # an ORDER BY inside a subquery does not make the gold order-sensitive
-        ("SELECT name FROM customers", "SELECT name FROM (SELECT name FROM customers ORDER BY name)", Reason.OK),
+        (
+            "SELECT name FROM customers",
+            "SELECT name FROM (SELECT name FROM customers ORDER BY name)",
+            Reason.OK,
+        ),
         # floats: 0.1 + 0.2 vs 0.3, and REAL vs INTEGER of equal value
         ("SELECT SUM(price) FROM products WHERE id IN (3, 4)", "SELECT 0.3", Reason.OK),
         ("SELECT 2.0", "SELECT COUNT(*) FROM customers WHERE city = 'paris'", Reason.OK),
         ("SELECT 0.31", "SELECT 0.3", Reason.WRONG),
         ("SELECT 1512345675", "SELECT 1512345678", Reason.WRONG),
-        ("SELECT 1512345675.0", "SELECT 1512345678.0", Reason.WRONG),  # REALs: 9 significant digits merged these
+        (
+            "SELECT 1512345675.0",
+            "SELECT 1512345678.0",
+            Reason.WRONG,
+        ),  # REALs: 9 significant digits merged these
         ("SELECT 1700000004.0", "SELECT 1700000001.0", Reason.WRONG),  # epoch seconds stored as REAL
         ("SELECT 1700000001", "SELECT 1700000001.0", Reason.OK),
         ("SELECT 12345678.87", "SELECT 12345678.90", Reason.WRONG),
-        ("SELECT name, city FROM customers", "SELECT city, name FROM customers", Reason.WRONG),  # column order matters
+        (
+            "SELECT name, city FROM customers",
+            "SELECT city, name FROM customers",
+            Reason.WRONG,
+        ),  # column order matters
         ("SELEC name FROM customers", GOLD_BAG, Reason.SYNTAX_ERROR),
         ("SELECT nme FROM customers", GOLD_BAG, Reason.RUNTIME_ERROR),
         ("SELECT * FROM missing_table", GOLD_BAG, Reason.RUNTIME_ERROR),
@@ -52,7 +72,10 @@ def test_execution_match(sql_verifier, shop_db, pred, gold, reason):
 
 
 def test_extraction_strategies_and_format():
-    assert extract_sql("```sql\nSELECT 1\n```\n```sql\nSELECT 2\n```", ("sql_fence",)) == ("SELECT 2", "sql_fence")
+    assert extract_sql("```sql\nSELECT 1\n```\n```sql\nSELECT 2\n```", ("sql_fence",)) == (
+        "SELECT 2",
+        "sql_fence",
+    )
     assert extract_sql("```\nSELECT 3\n```", ("sql_fence", "fence")) == ("SELECT 3", "fence")
     assert extract_sql("  select 4", ("sql_fence", "fence", "raw")) == ("select 4", "raw")
     assert extract_sql("I would select 4", ("sql_fence", "fence", "raw")) is None
@@ -72,7 +95,9 @@ def test_unparseable_missing_metadata_and_bad_gold(sql_verifier, shop_db):
 
 def test_format_bonus_only_for_sql_fence(shop_db):
     with get_verifier("sql", workers=1, score_format=0.25, score_unparseable=-1) as v:
-        got = v.verify_batch([fenced(GOLD_BAG), GOLD_BAG, "nothing"], [GOLD_BAG] * 3, [{"db_path": str(shop_db)}] * 3)
+        got = v.verify_batch(
+            [fenced(GOLD_BAG), GOLD_BAG, "nothing"], [GOLD_BAG] * 3, [{"db_path": str(shop_db)}] * 3
+        )
     assert [r.score for r in got] == [1.25, 1.0, -1.0]
 
 
@@ -97,7 +122,9 @@ def test_same_result_semantics():
     assert same_result([(0.30000000000000004, "a")], [(0.3, "a")], ordered=True)
     assert same_result([(None, float("nan"))], [(None, float("nan"))], ordered=True)
     assert same_result([(None, float("nan"))], [(None, float("nan"))], ordered=False)
-    assert not same_result([(None,)], [(0,)], ordered=False) and not same_result([("1",)], [(1,)], ordered=False)
+    assert not same_result([(None,)], [(0,)], ordered=False) and not same_result(
+        [("1",)], [(1,)], ordered=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -136,7 +163,10 @@ def test_bag_with_tolerance_pairs_rows_by_their_other_cells():
 
 def test_tolerance_options(shop_db):
     with get_verifier("sql", workers=1, rel_tol=0.0, abs_tol=0.0) as v:
-        assert v.judge(fenced("SELECT 0.1 + 0.2"), "SELECT 0.3", {"db_path": str(shop_db)}).reason is Reason.WRONG
+        assert (
+            v.judge(fenced("SELECT 0.1 + 0.2"), "SELECT 0.3", {"db_path": str(shop_db)}).reason
+            is Reason.WRONG
+        )
     with pytest.raises(ValueError, match="rel_tol"):
         get_verifier("sql", rel_tol=0.01)
 
@@ -159,16 +189,34 @@ BY_CITY = "SELECT name FROM customers ORDER BY city"  # ann and cy both live in 
 @pytest.mark.parametrize(
     "pred, gold, reason",
     [
-        ("SELECT name FROM customers ORDER BY city, name DESC", BY_CITY, Reason.OK),  # cy before ann: tie broken otherwise
+        (
+            "SELECT name FROM customers ORDER BY city, name DESC",
+            BY_CITY,
+            Reason.OK,
+        ),  # cy before ann: tie broken otherwise
         ("SELECT name FROM customers ORDER BY city, name", BY_CITY, Reason.OK),
-        ("SELECT name FROM customers ORDER BY city DESC", BY_CITY, Reason.WRONG),  # the order outside the tie counts
+        (
+            "SELECT name FROM customers ORDER BY city DESC",
+            BY_CITY,
+            Reason.WRONG,
+        ),  # the order outside the tie counts
         ("SELECT name FROM customers ORDER BY name", BY_CITY, Reason.WRONG),
         ("SELECT name FROM customers ORDER BY city, name DESC", BY_CITY + "; -- paris tie", Reason.OK),
-        ("SELECT name, city FROM customers ORDER BY 2, 1 DESC", "SELECT name, city AS c FROM customers ORDER BY c", Reason.OK),
-        ("SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*) DESC, customer_id",
-         "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*) DESC", Reason.OK),  # 1, 2, 3 tie at 2 orders; the gold lists 3, 2, 1
-        ("SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*), customer_id",
-         "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*) DESC", Reason.WRONG),
+        (
+            "SELECT name, city FROM customers ORDER BY 2, 1 DESC",
+            "SELECT name, city AS c FROM customers ORDER BY c",
+            Reason.OK,
+        ),
+        (
+            "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*) DESC, customer_id",
+            "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*) DESC",
+            Reason.OK,
+        ),  # 1, 2, 3 tie at 2 orders; the gold lists 3, 2, 1
+        (
+            "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*), customer_id",
+            "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY COUNT(*) DESC",
+            Reason.WRONG,
+        ),
     ],
 )
 def test_rows_tied_on_the_gold_order_keys_may_come_in_any_order(sql_verifier, shop_db, pred, gold, reason):
@@ -180,8 +228,12 @@ def test_order_key_rewrite_and_tie_runs():
     from verifiers.sql.ties import tie_runs, with_order_keys
 
     sql, k = with_order_keys("SELECT name, price AS p FROM products ORDER BY p DESC, 1; -- note")
-    assert k == 2 and sql.startswith("SELECT name, price AS p, price AS __rlvr_order_key_0, name AS __rlvr_order_key_1 ")
-    assert with_order_keys("SELECT DISTINCT a FROM t ORDER BY a") is None  # extra columns would change DISTINCT
+    assert k == 2 and sql.startswith(
+        "SELECT name, price AS p, price AS __rlvr_order_key_0, name AS __rlvr_order_key_1 "
+    )
+    assert (
+        with_order_keys("SELECT DISTINCT a FROM t ORDER BY a") is None
+    )  # extra columns would change DISTINCT
     assert with_order_keys("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1") is None
     assert with_order_keys("SELECT * FROM t ORDER BY a") is None
     assert with_order_keys("SELECT a FROM t ORDER BY 3") is None

@@ -57,8 +57,21 @@ def test_the_suite_is_what_removes_the_coincidences(labelled):
     """On db_path alone, dozens of wrong predictions match by coincidence (both empty, 0 = 0, another
     filter, a constant); the 8-variant suites reject them without rejecting right ones."""
     rows, with_suite, alone = labelled
-    fp = lambda verdicts: {r["id"] for r, v in zip(rows, verdicts, strict=True) if v and not r["label"] and not r["debatable"]}  # noqa: E731
-    fn = lambda verdicts: {r["id"] for r, v in zip(rows, verdicts, strict=True) if r["label"] and not v and not r["debatable"]}  # noqa: E731
+
+    def fp(verdicts):
+        return {
+            r["id"]
+            for r, v in zip(rows, verdicts, strict=True)
+            if v and not r["label"] and not r["debatable"]
+        }
+
+    def fn(verdicts):
+        return {
+            r["id"]
+            for r, v in zip(rows, verdicts, strict=True)
+            if r["label"] and not v and not r["debatable"]
+        }
+
     assert len(fp(alone)) >= 50 and not fp(with_suite)
     assert fn(with_suite) <= fn(alone)  # no right prediction is lost to a variant
     assert SUITE_SIZE == 8  # the size the docstring and BENCHMARKS.md report
@@ -66,7 +79,16 @@ def test_the_suite_is_what_removes_the_coincidences(labelled):
 
 def test_a_bad_row_is_an_error_naming_file_line_and_key(tmp_path):
     path = tmp_path / "bad.jsonl"
-    good = {"id": "x", "db": "shop", "question": "q", "gold": "SELECT 1", "pred": "SELECT 1", "label": True, "debatable": False, "why": "w"}
+    good = {
+        "id": "x",
+        "db": "shop",
+        "question": "q",
+        "gold": "SELECT 1",
+        "pred": "SELECT 1",
+        "label": True,
+        "debatable": False,
+        "why": "w",
+    }
     path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "label": "yes"}) + "\n")
     with pytest.raises(ValueError, match=r"bad.jsonl line 2: key 'label' must be a bool"):
         load_labelled(path)
@@ -80,6 +102,10 @@ def test_holdout_written_after_the_code_froze(verifier_and_dbs):
     filter that differs from the gold only on values no database holds (`price < 1000`)."""
     v, metas = verifier_and_dbs
     rows = load_labelled(HOLDOUT)
-    clear = [(r, ok) for r, ok in zip(rows, verdicts(v, rows, metas, with_suite=True), strict=True) if not r["debatable"]]
+    clear = [
+        (r, ok)
+        for r, ok in zip(rows, verdicts(v, rows, metas, with_suite=True), strict=True)
+        if not r["debatable"]
+    ]
     assert [r["id"] for r, ok in clear if ok and not r["label"]] == ["holdout-shop-03-3"]
     assert sum(r["label"] == ok for r, ok in clear) / len(clear) >= 0.95

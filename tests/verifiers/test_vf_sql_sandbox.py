@@ -11,8 +11,9 @@ from verifiers import Reason, get_verifier
 
 # 4^15 ~ 1e9 rows. One column: with `SELECT *` (45 columns) building the first 10,001 Python rows took
 # ~1 s on a loaded 2-core machine, as long as the 1 s timeout, so the case flipped to `timeout`.
-CROSS_10E9 = "SELECT a.name FROM customers a, customers b, customers c, customers d, customers e, " + ", ".join(
-    f"customers t{i}" for i in range(10)
+CROSS_10E9 = (
+    "SELECT a.name FROM customers a, customers b, customers c, customers d, customers e, "
+    + ", ".join(f"customers t{i}" for i in range(10))
 )
 COUNT_10E9 = "SELECT COUNT(*) FROM (" + CROSS_10E9 + ")"
 GOLD = "SELECT name FROM customers"
@@ -32,8 +33,14 @@ HOSTILE = [
     ("SELECT name FROM customers; DROP TABLE orders", {Reason.FORBIDDEN}),
     ("SELECT 1; ATTACH '{folder}/evil2.db' AS e", {Reason.FORBIDDEN}),
     ("BEGIN IMMEDIATE", {Reason.FORBIDDEN}),
-    ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x FROM r ORDER BY x DESC LIMIT 1", {Reason.TIMEOUT}),
-    ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT * FROM r", {Reason.TOO_MANY_ROWS}),
+    (
+        "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x FROM r ORDER BY x DESC LIMIT 1",
+        {Reason.TIMEOUT},
+    ),
+    (
+        "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT * FROM r",
+        {Reason.TOO_MANY_ROWS},
+    ),
     (CROSS_10E9, {Reason.TOO_MANY_ROWS}),
     (COUNT_10E9, {Reason.TIMEOUT}),
     ("SELECT zeroblob(2000000000)", {Reason.RUNTIME_ERROR}),
@@ -71,5 +78,7 @@ def test_hostile_sql(hostile_setup, sql, reasons):
 def test_hostile_batch_at_once(hostile_setup):
     v, folder, db = hostile_setup
     sqls = [h[0].format(folder=folder) for h in HOSTILE]
-    results = v.verify_batch([f"```sql\n{s}\n```" for s in sqls], [GOLD] * len(sqls), [{"db_path": str(db)}] * len(sqls))
+    results = v.verify_batch(
+        [f"```sql\n{s}\n```" for s in sqls], [GOLD] * len(sqls), [{"db_path": str(db)}] * len(sqls)
+    )
     assert all(r.reason in h[1] for r, h in zip(results, HOSTILE, strict=True)), [r.reason for r in results]

@@ -48,7 +48,11 @@ def verifier():
     [
         (COUNT_PARIS, Reason.OK, Reason.OK),
         ("SELECT 2", Reason.OK, Reason.WRONG),  # a constant equal to the count
-        ("SELECT COUNT(*) FROM customers WHERE city != 'paris'", Reason.OK, Reason.WRONG),  # another filter, same count
+        (
+            "SELECT COUNT(*) FROM customers WHERE city != 'paris'",
+            Reason.OK,
+            Reason.WRONG,
+        ),  # another filter, same count
         ("SELECT COUNT(*) FROM customers WHERE id IN (1, 3)", Reason.OK, Reason.WRONG),  # the same rows by id
         ("SELECT COUNT(DISTINCT city) FROM customers WHERE city <> 'rome'", Reason.OK, Reason.WRONG),
         ("SELECT 3", Reason.WRONG, Reason.WRONG),
@@ -69,7 +73,9 @@ def test_suite_as_a_list_and_as_a_directory_agree(verifier, suite):
     ok = verifier.judge(fenced(COUNT_PARIS), COUNT_PARIS, {"db_path": str(main), "db_suite": as_list})
     assert ok.reason is Reason.OK and "2 suite databases" in ok.detail
     empty = "SELECT name FROM customers WHERE city = 'oslo'"
-    got = verifier.judge(fenced("SELECT name FROM customers WHERE id = 4"), empty, {"db_path": str(main), "db_suite": as_list})
+    got = verifier.judge(
+        fenced("SELECT name FROM customers WHERE id = 4"), empty, {"db_path": str(main), "db_suite": as_list}
+    )
     assert got.reason is Reason.WRONG and "v2.sqlite" in got.detail  # the list's order is kept
 
 
@@ -105,7 +111,9 @@ def test_gold_failing_or_prediction_failing_on_a_variant(verifier, tmp_path, sui
     odd = variant(tmp_path, "odd.sqlite", "ALTER TABLE customers RENAME COLUMN city TO town;")
     meta = {"db_path": str(main), "db_suite": [str(odd)]}
     gold = verifier.judge(fenced("SELECT 2"), COUNT_PARIS, meta)  # right on the main database
-    assert gold.reason is Reason.ERROR and "gold query failed on suite database 1/1 (odd.sqlite)" in gold.detail
+    assert (
+        gold.reason is Reason.ERROR and "gold query failed on suite database 1/1 (odd.sqlite)" in gold.detail
+    )
     pred = verifier.judge(fenced("SELECT COUNT(*) FROM customers WHERE city = 'paris'"), "SELECT 2", meta)
     assert pred.reason is Reason.RUNTIME_ERROR and "no such column: city on suite database 1/1" in pred.detail
     ok_gold = "SELECT COUNT(*) FROM customers"
@@ -128,7 +136,11 @@ def test_gold_results_are_cached_per_variant(verifier, suite):
 def test_suite_through_the_pool(suite):
     main, folder = suite
     with get_verifier("sql", workers=1, timeout=1.0) as v:
-        got = v.verify_batch([fenced("SELECT 2"), fenced(COUNT_PARIS)], [COUNT_PARIS] * 2, [{"db_path": str(main), "db_suite": str(folder)}] * 2)
+        got = v.verify_batch(
+            [fenced("SELECT 2"), fenced(COUNT_PARIS)],
+            [COUNT_PARIS] * 2,
+            [{"db_path": str(main), "db_suite": str(folder)}] * 2,
+        )
     assert [r.reason for r in got] == [Reason.WRONG, Reason.OK]
 
 

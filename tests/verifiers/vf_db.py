@@ -44,7 +44,16 @@ def folder_snapshot(folder: Path) -> dict[str, str]:
 DATA = Path(__file__).parent / "data"
 LABELLED = DATA / "sql_labelled.jsonl"
 HOLDOUT = DATA / "sql_labelled_holdout.jsonl"  # written after the verifier and suites were frozen
-LABEL_KEYS = {"id": str, "db": str, "question": str, "gold": str, "pred": str, "label": bool, "debatable": bool, "why": str}
+LABEL_KEYS = {
+    "id": str,
+    "db": str,
+    "question": str,
+    "gold": str,
+    "pred": str,
+    "label": bool,
+    "debatable": bool,
+    "why": str,
+}
 SUITE_SIZE = 8  # variants per database, as many as the bundled task's
 
 
@@ -63,7 +72,9 @@ def _ledger_rows(conn: sqlite3.Connection, rng: random.Random) -> None:
         elif kind == 1:
             amounts.append(round(rng.uniform(1e7, 2e7), 2))  # large, cents matter
         elif kind == 2:
-            amounts.append(rng.randint(10**9, 2 * 10**9) + rng.choice((0.0, 0.0, 0.5)))  # often an integral REAL
+            amounts.append(
+                rng.randint(10**9, 2 * 10**9) + rng.choice((0.0, 0.0, 0.5))
+            )  # often an integral REAL
         elif kind == 3:
             amounts.append(-round(rng.uniform(1, 100), 2))
         else:
@@ -74,7 +85,17 @@ def _ledger_rows(conn: sqlite3.Connection, rng: random.Random) -> None:
     # The accounts the questions name (ada..ed) have a transfer each; fe and the extras may have none.
     holders = list(range(1, 6)) + [rng.randint(1, len(owners)) for _ in amounts[5:]]
     rng.shuffle(holders)
-    memos = ["rent", "bond", "gift", "fee", "refund", "sale", None, None, None]  # NULL often, even on the top amount
+    memos = [
+        "rent",
+        "bond",
+        "gift",
+        "fee",
+        "refund",
+        "sale",
+        None,
+        None,
+        None,
+    ]  # NULL often, even on the top amount
     conn.executemany(
         "INSERT INTO transfers VALUES (?, ?, ?, ?)",
         [(i + 1, h, a, rng.choice(memos)) for i, (h, a) in enumerate(zip(holders, amounts, strict=False))],
@@ -84,7 +105,10 @@ def _ledger_rows(conn: sqlite3.Connection, rng: random.Random) -> None:
 def _events_rows(conn: sqlite3.Connection, rng: random.Random) -> None:
     handles = ["kim", "lou", "max", "nia", "oz"] + rng.sample(["pat", "quy", "ria"], rng.randint(0, 3))
     countries = ["NO", "PE", "IN", "SE", None]
-    conn.executemany("INSERT INTO users VALUES (?, ?, ?)", [(i + 1, h, rng.choice(countries)) for i, h in enumerate(handles)])
+    conn.executemany(
+        "INSERT INTO users VALUES (?, ?, ?)",
+        [(i + 1, h, rng.choice(countries)) for i, h in enumerate(handles)],
+    )
     n = rng.randint(6, 30)
     # Distinct stamps ("the most recent" has one answer), some within seconds of 1700000000 (where the
     # questions' constants are), over a span that ends early or late.
@@ -149,7 +173,9 @@ def load_labelled(path: Path = LABELLED) -> list[dict]:
         row = json.loads(line)
         for key, typ in LABEL_KEYS.items():
             if not isinstance(row.get(key), typ):
-                raise ValueError(f"{path} line {n}: key {key!r} must be a {typ.__name__}, got {row.get(key)!r}")
+                raise ValueError(
+                    f"{path} line {n}: key {key!r} must be a {typ.__name__}, got {row.get(key)!r}"
+                )
         if row["db"] not in ("shop", "ledger", "events"):
             raise ValueError(f"{path} line {n}: db {row['db']!r} is not shop, ledger or events")
         rows.append(row)

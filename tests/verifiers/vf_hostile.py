@@ -60,11 +60,17 @@ class HostileClient:
                     self.statuses["bombs abandoned"] += 1
                 r = c.post(self.url + "/v1/verify", json=BOMBS, headers={"authorization": "Bearer wrong"})
                 self.statuses[str(r.status_code)] += 1
-                r = c.post(self.url + "/v1/verify", content=b'{"items": [{"response": "\xff", "reference": "1"}]}',
-                           headers=auth)
+                r = c.post(
+                    self.url + "/v1/verify",
+                    content=b'{"items": [{"response": "\xff", "reference": "1"}]}',
+                    headers=auth,
+                )
                 self.statuses[str(r.status_code)] += 1
-                with self._raw(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.token.encode()
-                               + b"\r\nContent-Length: 52428800\r\n\r\n") as s:
+                with self._raw(
+                    b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                    + self.token.encode()
+                    + b"\r\nContent-Length: 52428800\r\n\r\n"
+                ) as s:
                     head = s.recv(64).split(b" ")
                     self.statuses[head[1].decode() if len(head) > 1 else "closed"] += 1
                 for old in self._sockets[:-45]:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 # Only the verify subcommand module: a server test must not depend on other subcommands importing.
-SERVE_CODE = "import sys, rlvr.cli as c; c.SUBCOMMAND_MODULES[:] = ['rlvr.cli.verify']; sys.exit(c.main(sys.argv[1:]))"
+SERVE_CODE = (
+    "import sys, rlvr.cli as c; c.SUBCOMMAND_MODULES[:] = ['rlvr.cli.verify']; sys.exit(c.main(sys.argv[1:]))"
+)
 
 
 def free_port() -> int:
@@ -28,7 +30,19 @@ class Server:
 
 def serve_command(name: str, *args: str, port: int) -> list[str]:
     """argv of `rlvr verifier serve NAME` on loopback (through rlvr.cli, as a user would run it)."""
-    return [sys.executable, "-c", SERVE_CODE, "verifier", "serve", name, "--host", "127.0.0.1", "--port", str(port), *args]
+    return [
+        sys.executable,
+        "-c",
+        SERVE_CODE,
+        "verifier",
+        "serve",
+        name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *args,
+    ]
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -38,5 +52,3 @@ def stop_server(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
-
-

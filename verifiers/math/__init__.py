@@ -69,17 +69,30 @@ class MathVerifier(PooledVerifier):
             return Judgement(Reason.UNPARSEABLE, refused, formatted)
         depth = nesting_depth(reference)
         if depth > MAX_REFERENCE_NESTING:
-            return Judgement(Reason.ERROR, f"reference nests brackets {depth} deep; the limit is {MAX_REFERENCE_NESTING}")
+            return Judgement(
+                Reason.ERROR, f"reference nests brackets {depth} deep; the limit is {MAX_REFERENCE_NESTING}"
+            )
         from verifiers.math.equivalence import compare  # heavy (sympy): only where judging happens
 
         # Several parts (boxes, "3 or 4") are compared as one set: hedging between answers for a
         # single-valued gold is never right, all solutions of a set-valued gold are.
-        cmp = compare(reference, found.parts, float_rounding=opts.float_rounding,
-                      numeric_precision=opts.numeric_precision, strict=opts.strict)
+        cmp = compare(
+            reference,
+            found.parts,
+            float_rounding=opts.float_rounding,
+            numeric_precision=opts.numeric_precision,
+            strict=opts.strict,
+        )
         if not cmp.reference_parsed:
-            return Judgement(Reason.ERROR, f"reference {short(reference, 60)!r} could not be parsed", formatted)
+            return Judgement(
+                Reason.ERROR, f"reference {short(reference, 60)!r} could not be parsed", formatted
+            )
         if cmp.equal:
             return Judgement(Reason.OK, f"{found.strategy}: {short(found.answer, 60)}", formatted)
         if not cmp.answer_is_math:
-            return Judgement(Reason.UNPARSEABLE, f"{found.strategy}: {short(found.answer, 60)!r} is not parseable math", formatted)
+            return Judgement(
+                Reason.UNPARSEABLE,
+                f"{found.strategy}: {short(found.answer, 60)!r} is not parseable math",
+                formatted,
+            )
         return Judgement(Reason.WRONG, f"{found.strategy}: {short(found.answer, 60)}", formatted)

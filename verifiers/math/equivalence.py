@@ -33,7 +33,9 @@ logging.getLogger("math_verify").setLevel(logging.ERROR)
 _CONFIG = (LatexExtractionConfig(boxed_match_priority=0),)
 # A gold written as a plain expression (`2*sqrt(3)`, `x**2 + 1`): no quotes, underscores, dots after
 # names, or other identifiers than single letters and these functions.
-_PLAIN_EXPRESSION = re.compile(r"(?:[0-9\s+\-*/^().,]|\b(?:sqrt|pi|exp|log|ln|sin|cos|tan|oo)\b|\b[A-Za-z]\b)+")
+_PLAIN_EXPRESSION = re.compile(
+    r"(?:[0-9\s+\-*/^().,]|\b(?:sqrt|pi|exp|log|ln|sin|cos|tan|oo)\b|\b[A-Za-z]\b)+"
+)
 
 
 def _as_latex(answer: str) -> str:
@@ -108,8 +110,9 @@ def integer_fast_path(reference: str, parts: tuple[str, ...]) -> bool | None:
     return None
 
 
-def compare(reference: str, parts: tuple[str, ...], *, float_rounding: int, numeric_precision: int,
-            strict: bool) -> Comparison:
+def compare(
+    reference: str, parts: tuple[str, ...], *, float_rounding: int, numeric_precision: int, strict: bool
+) -> Comparison:
     """Gold first: math-verify's `verify` is not symmetric and expects the reference as first argument."""
     fast = integer_fast_path(reference, parts)
     if fast is not None:

@@ -56,8 +56,11 @@ class VerifyRequest(BaseModel):
 def _safe_json(status: int, body: dict[str, Any], *, close: bool = False) -> JSONResponse:
     # ensure_ascii: a lone surrogate echoed from the input must not crash the encoder (a 500).
     headers = {"connection": "close"} if close else None
-    return JSONResponse(status_code=status, content=json.loads(json.dumps(body, ensure_ascii=True, default=str)),
-                        headers=headers)
+    return JSONResponse(
+        status_code=status,
+        content=json.loads(json.dumps(body, ensure_ascii=True, default=str)),
+        headers=headers,
+    )
 
 
 def parse_request(body: bytes, max_items: int) -> VerifyRequest:
@@ -72,11 +75,15 @@ def parse_request(body: bytes, max_items: int) -> VerifyRequest:
     except json.JSONDecodeError as exc:
         raise RequestRefused(422, f"body is not JSON: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("items"), list) and len(data["items"]) > max_items:
-        raise RequestRefused(413, f"{len(data['items'])} items in one request; the limit is {max_items}: split the batch")
+        raise RequestRefused(
+            413, f"{len(data['items'])} items in one request; the limit is {max_items}: split the batch"
+        )
     try:
         return VerifyRequest.model_validate(data)
     except ValidationError as exc:
-        errors = [{"loc": list(map(str, e.get("loc", ()))), "msg": str(e.get("msg", ""))} for e in exc.errors()]
+        errors = [
+            {"loc": list(map(str, e.get("loc", ()))), "msg": str(e.get("msg", ""))} for e in exc.errors()
+        ]
         raise RequestRefused(422, json.dumps({"malformed request": errors[:20]}, ensure_ascii=True)) from None
 
 
@@ -120,10 +127,19 @@ async def _wait_disconnect(request: Request) -> None:
             return
 
 
-def create_app(verifier: Any, *, name: str = "", max_concurrency: int = 8, request_timeout: float = 120.0,
-               max_items: int = 4096, max_body_bytes: int = 32 << 20, body_timeout: float = 30.0,
-               tokens: Sequence[str] = (), max_concurrency_per_client: int | None = None,
-               degraded_after: float = 30.0) -> FastAPI:
+def create_app(
+    verifier: Any,
+    *,
+    name: str = "",
+    max_concurrency: int = 8,
+    request_timeout: float = 120.0,
+    max_items: int = 4096,
+    max_body_bytes: int = 32 << 20,
+    body_timeout: float = 30.0,
+    tokens: Sequence[str] = (),
+    max_concurrency_per_client: int | None = None,
+    degraded_after: float = 30.0,
+) -> FastAPI:
     """An app serving `verifier` (anything with `.verify_batch`).
 
     max_concurrency:   batches judged at once; others wait (up to request_timeout, then 503).
@@ -151,28 +167,39 @@ def create_app(verifier: Any, *, name: str = "", max_concurrency: int = 8, reque
 
     app = FastAPI(title=f"rlvr verifier {name}".strip(), lifespan=lifespan)
     if tokens:
-        app.add_middleware(BearerAuth, tokens=list(tokens), open_paths=["/v1/health"],
-                           on_refused=lambda: metrics.requests.labels("401").inc())
+        app.add_middleware(
+            BearerAuth,
+            tokens=list(tokens),
+            open_paths=["/v1/health"],
+            on_refused=lambda: metrics.requests.labels("401").inc(),
+        )
 
     def backlog() -> dict[str, Any]:
         stats = pool_stats() or {}
         now = time.monotonic()
         oldest_request = max((now - t for t in waiting.values()), default=0.0)
-        return {"pending": stats.get("pending", 0), "oldest_wait_s": stats.get("oldest_wait_s", 0.0),
-                "waiting_requests": len(waiting), "oldest_request_wait_s": round(oldest_request, 3)}
+        return {
+            "pending": stats.get("pending", 0),
+            "oldest_wait_s": stats.get("oldest_wait_s", 0.0),
+            "waiting_requests": len(waiting),
+            "oldest_request_wait_s": round(oldest_request, 3),
+        }
 
     @app.get("/v1/health")
     async def health() -> JSONResponse:
         options = getattr(verifier, "options", None)
         lag = backlog()
         degraded = max(lag["oldest_wait_s"], lag["oldest_request_wait_s"]) > degraded_after
-        return _safe_json(200, {
-            "status": "degraded" if degraded else "ok",
-            "verifier": name,
-            "options": options.to_dict() if hasattr(options, "to_dict") else {},
-            "pool": pool_stats(),
-            "backlog": lag | {"degraded_after_s": degraded_after},
-        })
+        return _safe_json(
+            200,
+            {
+                "status": "degraded" if degraded else "ok",
+                "verifier": name,
+                "options": options.to_dict() if hasattr(options, "to_dict") else {},
+                "pool": pool_stats(),
+                "backlog": lag | {"degraded_after_s": degraded_after},
+            },
+        )
 
     @app.get("/metrics")
     async def prometheus() -> Response:
@@ -209,14 +236,24 @@ def create_app(verifier: Any, *, name: str = "", max_concurrency: int = 8, reque
         scope.cancel()
         if gone in done:
             return None
-        return _safe_json(504, {"error": f"request took longer than {request_timeout:g}s; send smaller batches "
-                                         "(its queued work was dropped)"})
+        return _safe_json(
+            504,
+            {
+                "error": f"request took longer than {request_timeout:g}s; send smaller batches "
+                "(its queued work was dropped)"
+            },
+        )
 
     async def _judge(scope: WorkScope, items: list[Item], start: float) -> Response:
         key = id(scope)
         waiting[key] = start
-        busy = _safe_json(503, {"error": f"server busy: {max_concurrency} batches in progress "
-                                         f"(at most {per_client} per client); retry later"})
+        busy = _safe_json(
+            503,
+            {
+                "error": f"server busy: {max_concurrency} batches in progress "
+                f"(at most {per_client} per client); retry later"
+            },
+        )
         try:
             async with client_slots.hold(scope.client, timeout=request_timeout):
                 remaining = max(0.001, request_timeout - (time.monotonic() - start))
@@ -254,11 +291,23 @@ def create_app(verifier: Any, *, name: str = "", max_concurrency: int = 8, reque
     return app
 
 
-def serve(name: str, *, host: str = "127.0.0.1", port: int = 8000, options: dict[str, Any] | None = None,
-          max_concurrency: int = 8, request_timeout: float = 120.0, max_items: int = 4096,
-          max_body_bytes: int = 32 << 20, body_timeout: float = 30.0, header_timeout: float = 10.0,
-          tokens: Sequence[str] | None = None, max_concurrency_per_client: int | None = None,
-          degraded_after: float = 30.0, log_level: str = "warning") -> None:
+def serve(
+    name: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    options: dict[str, Any] | None = None,
+    max_concurrency: int = 8,
+    request_timeout: float = 120.0,
+    max_items: int = 4096,
+    max_body_bytes: int = 32 << 20,
+    body_timeout: float = 30.0,
+    header_timeout: float = 10.0,
+    tokens: Sequence[str] | None = None,
+    max_concurrency_per_client: int | None = None,
+    degraded_after: float = 30.0,
+    log_level: str = "warning",
+) -> None:
     """Build verifier `name` with `options` and serve it until interrupted (blocks).
 
     tokens: accepted bearer tokens; when none are given, the environment variable RLVR_VERIFIER_TOKEN
@@ -275,10 +324,15 @@ def serve(name: str, *, host: str = "127.0.0.1", port: int = 8000, options: dict
 
     accepted = parse_tokens(tokens) or parse_tokens(os.environ.get(TOKEN_ENV))
     if not accepted and not is_loopback(host):
-        raise ValueError(f"refusing to serve on {host} without authentication: anyone who reaches the port could "
-                         f"use the workers. Set {TOKEN_ENV}=<secret> (or --token), or bind to 127.0.0.1")
-    for what, value in (("header_timeout", header_timeout), ("body_timeout", body_timeout),
-                        ("request_timeout", request_timeout)):
+        raise ValueError(
+            f"refusing to serve on {host} without authentication: anyone who reaches the port could "
+            f"use the workers. Set {TOKEN_ENV}=<secret> (or --token), or bind to 127.0.0.1"
+        )
+    for what, value in (
+        ("header_timeout", header_timeout),
+        ("body_timeout", body_timeout),
+        ("request_timeout", request_timeout),
+    ):
         if not value > 0:
             raise ValueError(f"{what} must be > 0 seconds, got {value}")
     if max_body_bytes < 1 or max_items < 1 or max_concurrency < 1:
@@ -288,11 +342,27 @@ def serve(name: str, *, host: str = "127.0.0.1", port: int = 8000, options: dict
     if pool is not None and hasattr(pool, "wait_ready"):
         # Start the workers before accepting requests, so the first request does not pay for their imports.
         pool.wait_ready(120)
-    app = create_app(verifier, name=name, max_concurrency=max_concurrency, request_timeout=request_timeout,
-                     max_items=max_items, max_body_bytes=max_body_bytes, body_timeout=body_timeout, tokens=accepted,
-                     max_concurrency_per_client=max_concurrency_per_client, degraded_after=degraded_after)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on",
-                            http=read_deadline_protocol(AutoHTTPProtocol, header_timeout))
+    app = create_app(
+        verifier,
+        name=name,
+        max_concurrency=max_concurrency,
+        request_timeout=request_timeout,
+        max_items=max_items,
+        max_body_bytes=max_body_bytes,
+        body_timeout=body_timeout,
+        tokens=accepted,
+        max_concurrency_per_client=max_concurrency_per_client,
+        degraded_after=degraded_after,
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        http=read_deadline_protocol(AutoHTTPProtocol, header_timeout),
+    )
     try:
         uvicorn.Server(config).run()
     finally:

@@ -37,13 +37,23 @@ class HttpVerifier:
     message; 401 raises VerifierAuthError.
     """
 
-    def __init__(self, url: str, *, timeout: float = 120.0, retries: int = 3, backoff: float = 0.5,
-                 batch_size: int = 512, token: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 120.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        batch_size: int = 512,
+        token: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.retries = retries
         self.backoff = backoff
         self.batch_size = batch_size
-        token = token if token is not None else os.environ.get("RLVR_VERIFIER_TOKEN", "").split(",")[0].strip()
+        token = (
+            token if token is not None else os.environ.get("RLVR_VERIFIER_TOKEN", "").split(",")[0].strip()
+        )
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
 
@@ -55,12 +65,18 @@ class HttpVerifier:
     def verify(self, response: Text, reference: str, **metadata: Any) -> VerifyResult:
         return self.verify_batch([response], [reference], [metadata])[0]
 
-    def verify_batch(self, responses: Sequence[Text], references: Sequence[str],
-                     metadata: Sequence[Mapping[str, Any]] | None = None) -> list[VerifyResult]:
+    def verify_batch(
+        self,
+        responses: Sequence[Text],
+        references: Sequence[str],
+        metadata: Sequence[Mapping[str, Any]] | None = None,
+    ) -> list[VerifyResult]:
         metadata = check_batch(responses, references, metadata)
         # Clean text here: JSON can not carry raw bytes, and lone surrogates are not valid UTF-8.
-        items = [{"response": to_text(r), "reference": to_text(ref), "metadata": dict(m)}
-                 for r, ref, m in zip(responses, references, metadata, strict=True)]
+        items = [
+            {"response": to_text(r), "reference": to_text(ref), "metadata": dict(m)}
+            for r, ref, m in zip(responses, references, metadata, strict=True)
+        ]
         out: list[VerifyResult] = []
         for i in range(0, len(items), self.batch_size):
             out += self._post(items[i : i + self.batch_size])
@@ -80,18 +96,26 @@ class HttpVerifier:
                 last = f"HTTP {r.status_code}: {r.text[:200]}"
                 continue
             if r.status_code == 401:
-                raise VerifierAuthError(f"verifier service at {self.url} refused the token: {r.text[:200]} "
-                                        "(pass token= or set RLVR_VERIFIER_TOKEN to one of the server's tokens)")
+                raise VerifierAuthError(
+                    f"verifier service at {self.url} refused the token: {r.text[:200]} "
+                    "(pass token= or set RLVR_VERIFIER_TOKEN to one of the server's tokens)"
+                )
             if 400 <= r.status_code < 500:
-                raise ValueError(f"verifier service rejected the request (HTTP {r.status_code}): {r.text[:500]}")
+                raise ValueError(
+                    f"verifier service rejected the request (HTTP {r.status_code}): {r.text[:500]}"
+                )
             if r.status_code != 200:
                 last = f"HTTP {r.status_code}: {r.text[:200]}"
                 continue
             results = [VerifyResult.from_dict(d) for d in r.json()["results"]]
             if len(results) != len(items):
-                raise VerifierServiceError(f"sent {len(items)} items, got {len(results)} results from {self.url}")
+                raise VerifierServiceError(
+                    f"sent {len(items)} items, got {len(results)} results from {self.url}"
+                )
             return results
-        raise VerifierServiceError(f"verifier service at {self.url} failed after {self.retries + 1} attempts: {last}")
+        raise VerifierServiceError(
+            f"verifier service at {self.url} failed after {self.retries + 1} attempts: {last}"
+        )
 
     def close(self) -> None:
         self._client.close()

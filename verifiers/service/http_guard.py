@@ -55,8 +55,14 @@ class BearerAuth:
     the token itself), so each token can be a client of its own for fair queueing and metrics.
     """
 
-    def __init__(self, app: Any, tokens: Sequence[str], *, open_paths: Sequence[str] = (),
-                 on_refused: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        tokens: Sequence[str],
+        *,
+        open_paths: Sequence[str] = (),
+        on_refused: Callable[[], None] | None = None,
+    ) -> None:
         self.app = app
         self.tokens = [t.encode() for t in tokens]
         self.open_paths = set(open_paths)
@@ -84,20 +90,31 @@ class BearerAuth:
             if self.on_refused is not None:
                 self.on_refused()
             why = "missing bearer token" if not header else "wrong bearer token"
-            await send_json(send, 401, {"error": f"{why}: send 'Authorization: Bearer <token>' "
-                                                 f"(HttpVerifier reads {TOKEN_ENV})"},
-                            extra=[(b"www-authenticate", b"Bearer")])
+            await send_json(
+                send,
+                401,
+                {"error": f"{why}: send 'Authorization: Bearer <token>' (HttpVerifier reads {TOKEN_ENV})"},
+                extra=[(b"www-authenticate", b"Bearer")],
+            )
             return
         scope.setdefault("state", {})["token_label"] = label
         await self.app(scope, receive, send)
 
 
-async def send_json(send: Callable[[dict], Awaitable[None]], status: int, body: dict[str, Any],
-                    extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
+async def send_json(
+    send: Callable[[dict], Awaitable[None]],
+    status: int,
+    body: dict[str, Any],
+    extra: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
     """A complete JSON response from raw ASGI, closing the connection (its body may be unread)."""
     data = json.dumps(body, ensure_ascii=True).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-               (b"connection", b"close"), *extra]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(data)).encode()),
+        (b"connection", b"close"),
+        *extra,
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
 

@@ -25,15 +25,28 @@ class _PoolCollector:
 
     def collect(self) -> Iterator[Any]:
         s = self.stats() or {}
-        yield GaugeMetricFamily("rlvr_verifier_queue_length", "Tasks waiting for a worker", value=s.get("pending", 0))
-        yield GaugeMetricFamily("rlvr_verifier_queue_oldest_seconds", "Age of the oldest queued task",
-                                value=s.get("oldest_wait_s", 0.0))
+        yield GaugeMetricFamily(
+            "rlvr_verifier_queue_length", "Tasks waiting for a worker", value=s.get("pending", 0)
+        )
+        yield GaugeMetricFamily(
+            "rlvr_verifier_queue_oldest_seconds",
+            "Age of the oldest queued task",
+            value=s.get("oldest_wait_s", 0.0),
+        )
         yield GaugeMetricFamily("rlvr_verifier_workers", "Worker processes", value=s.get("workers", 0))
-        yield GaugeMetricFamily("rlvr_verifier_workers_busy", "Workers judging a task", value=s.get("busy", 0))
-        yield CounterMetricFamily("rlvr_verifier_worker_restarts", "Workers replaced (timeout, death, abandoned work)",
-                                  value=s.get("restarts", 0))
-        yield CounterMetricFamily("rlvr_verifier_tasks_abandoned", "Tasks dropped or killed because their client left",
-                                  value=s.get("abandoned", 0))
+        yield GaugeMetricFamily(
+            "rlvr_verifier_workers_busy", "Workers judging a task", value=s.get("busy", 0)
+        )
+        yield CounterMetricFamily(
+            "rlvr_verifier_worker_restarts",
+            "Workers replaced (timeout, death, abandoned work)",
+            value=s.get("restarts", 0),
+        )
+        yield CounterMetricFamily(
+            "rlvr_verifier_tasks_abandoned",
+            "Tasks dropped or killed because their client left",
+            value=s.get("abandoned", 0),
+        )
 
 
 class ServiceMetrics:
@@ -41,13 +54,27 @@ class ServiceMetrics:
 
     def __init__(self, pool_stats: Callable[[], dict[str, Any] | None]) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("rlvr_verifier_requests", "HTTP requests to /v1/verify by outcome",
-                                ["status"], registry=self.registry)
-        self.results = Counter("rlvr_verifier_results", "Verified items by reason", ["reason"], registry=self.registry)
-        self.latency = Histogram("rlvr_verifier_request_seconds", "Seconds from arrival to answer of /v1/verify",
-                                 buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.items = Histogram("rlvr_verifier_request_items", "Items per /v1/verify request",
-                               buckets=(1, 4, 16, 64, 256, 1024, 4096, 16384), registry=self.registry)
+        self.requests = Counter(
+            "rlvr_verifier_requests",
+            "HTTP requests to /v1/verify by outcome",
+            ["status"],
+            registry=self.registry,
+        )
+        self.results = Counter(
+            "rlvr_verifier_results", "Verified items by reason", ["reason"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "rlvr_verifier_request_seconds",
+            "Seconds from arrival to answer of /v1/verify",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.items = Histogram(
+            "rlvr_verifier_request_items",
+            "Items per /v1/verify request",
+            buckets=(1, 4, 16, 64, 256, 1024, 4096, 16384),
+            registry=self.registry,
+        )
         self.registry.register(_PoolCollector(pool_stats))
 
     def render(self) -> bytes:

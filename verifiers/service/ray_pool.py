@@ -35,8 +35,9 @@ class RayVerifierPool:
     (e.g. {"num_cpus": 1}); verifier `options` go to `get_verifier`.
     """
 
-    def __init__(self, name: str, *, num_actors: int = 2, actor_options: dict[str, Any] | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, name: str, *, num_actors: int = 2, actor_options: dict[str, Any] | None = None, **options: Any
+    ) -> None:
         import ray
 
         if not ray.is_initialized():
@@ -54,8 +55,12 @@ class RayVerifierPool:
     def verify(self, response: Text, reference: str, **metadata: Any) -> VerifyResult:
         return self.verify_batch([response], [reference], [metadata])[0]
 
-    def verify_batch(self, responses: Sequence[Text], references: Sequence[str],
-                     metadata: Sequence[Mapping[str, Any]] | None = None) -> list[VerifyResult]:
+    def verify_batch(
+        self,
+        responses: Sequence[Text],
+        references: Sequence[str],
+        metadata: Sequence[Mapping[str, Any]] | None = None,
+    ) -> list[VerifyResult]:
         metadata = check_batch(responses, references, metadata)
         texts = [to_text(r) for r in responses]
         n = len(texts)
@@ -64,7 +69,11 @@ class RayVerifierPool:
         for k, actor in enumerate(self._actors):
             lo, hi = k * share, min(n, (k + 1) * share)
             if lo < hi:
-                refs.append(actor.verify_batch.remote(texts[lo:hi], list(references[lo:hi]), [dict(m) for m in metadata[lo:hi]]))
+                refs.append(
+                    actor.verify_batch.remote(
+                        texts[lo:hi], list(references[lo:hi]), [dict(m) for m in metadata[lo:hi]]
+                    )
+                )
         return [VerifyResult.from_dict(d) for part in self._ray.get(refs) for d in part]
 
     def close(self) -> None:

@@ -124,17 +124,35 @@ class SqlVerifier(PooledVerifier):
                 st = os.stat(db)
             except OSError as exc:
                 return Judgement(Reason.ERROR, f"cannot read database {db!r}: {exc.strerror}", formatted)
-            gold, ordered, ties = _gold(os.path.abspath(db), (st.st_mtime_ns, st.st_size), reference, opts.timeout, opts.max_rows)
+            gold, ordered, ties = _gold(
+                os.path.abspath(db), (st.st_mtime_ns, st.st_size), reference, opts.timeout, opts.max_rows
+            )
             if gold.rows is None:
-                return Judgement(Reason.ERROR, f"gold query failed{where} ({gold.reason}): {short(gold.detail, 120)}", formatted)
+                return Judgement(
+                    Reason.ERROR,
+                    f"gold query failed{where} ({gold.reason}): {short(gold.detail, 120)}",
+                    formatted,
+                )
             left = deadline - monotonic()
             if left <= 0:
-                return Judgement(Reason.TIMEOUT, f"the suite's time budget ran out before database {index + 1} of {len(databases)}", formatted)
+                return Judgement(
+                    Reason.TIMEOUT,
+                    f"the suite's time budget ran out before database {index + 1} of {len(databases)}",
+                    formatted,
+                )
             pred = run_query(db, sql, timeout=min(opts.timeout, left), max_rows=opts.max_rows)
             if pred.rows is None:
-                return Judgement(pred.reason or Reason.ERROR, short(pred.detail, 160 - len(where)) + where, formatted)
-            if not same_result(gold.rows, pred.rows, ordered=ordered, rel_tol=opts.rel_tol, abs_tol=opts.abs_tol, ties=ties):
-                return Judgement(Reason.WRONG, f"{len(pred.rows)} rows vs {len(gold.rows)} expected{' (ordered)' if ordered else ''}{where}", formatted)
+                return Judgement(
+                    pred.reason or Reason.ERROR, short(pred.detail, 160 - len(where)) + where, formatted
+                )
+            if not same_result(
+                gold.rows, pred.rows, ordered=ordered, rel_tol=opts.rel_tol, abs_tol=opts.abs_tol, ties=ties
+            ):
+                return Judgement(
+                    Reason.WRONG,
+                    f"{len(pred.rows)} rows vs {len(gold.rows)} expected{' (ordered)' if ordered else ''}{where}",
+                    formatted,
+                )
             if index == 0:
                 n_rows = len(pred.rows)  # the detail reports the main database
         suite = f" and {len(databases) - 1} suite databases" if len(databases) > 1 else ""

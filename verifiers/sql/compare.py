@@ -111,7 +111,11 @@ def same_result(
         start = 0
         for run in ties:
             g, p = gold[start : start + run], pred[start : start + run]
-            if not (rows_match(g[0], p[0], rel_tol, abs_tol) if run == 1 else same_result(g, p, ordered=False, rel_tol=rel_tol, abs_tol=abs_tol)):
+            if not (
+                rows_match(g[0], p[0], rel_tol, abs_tol)
+                if run == 1
+                else same_result(g, p, ordered=False, rel_tol=rel_tol, abs_tol=abs_tol)
+            ):
                 return False
             start += run
         return True
@@ -124,4 +128,7 @@ def same_result(
     if Counter(map(_shape, gold)) != Counter(map(_shape, pred)):
         return False
     key = lambda r: (repr(_shape(r)), _numbers(r))  # noqa: E731  (repr: shapes mix types, repr orders them)
-    return all(rows_match(g, p, rel_tol, abs_tol) for g, p in zip(sorted(gold, key=key), sorted(pred, key=key), strict=True))
+    return all(
+        rows_match(g, p, rel_tol, abs_tol)
+        for g, p in zip(sorted(gold, key=key), sorted(pred, key=key), strict=True)
+    )

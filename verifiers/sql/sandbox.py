@@ -22,7 +22,12 @@ from pathlib import Path
 
 from verifiers.result import Reason
 
-_ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+_ALLOWED_ACTIONS = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    sqlite3.SQLITE_RECURSIVE,
+}
 # Functions that reach outside the database (or into the parser's internals).
 _DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
 _MAX_VALUE_BYTES = 10_000_000  # SQLITE_LIMIT_LENGTH: caps zeroblob()/randomblob()/printf() results

@@ -42,16 +42,22 @@ def suite_paths(metadata: Mapping[str, Any], db_path: str) -> tuple[str, ...]:
         except OSError as exc:
             raise SuiteError(f"metadata 'db_suite' {folder!r}: {exc.strerror}") from None
         if not os.path.isdir(folder):
-            raise SuiteError(f"metadata 'db_suite' {folder!r} is a file; give a directory or a list of database paths")
+            raise SuiteError(
+                f"metadata 'db_suite' {folder!r} is a file; give a directory or a list of database paths"
+            )
         paths = _list_directory(os.path.abspath(folder), st.st_mtime_ns)
         if not paths:
             raise SuiteError(f"metadata 'db_suite' {folder!r} holds no {'/'.join(DB_SUFFIXES)} file")
     elif isinstance(suite, list | tuple):
         bad = [i for i, p in enumerate(suite) if not isinstance(p, str | os.PathLike) or not os.fspath(p)]
         if bad:
-            raise SuiteError(f"metadata 'db_suite' item {bad[0]} is {suite[bad[0]]!r}; expected a database path")
+            raise SuiteError(
+                f"metadata 'db_suite' item {bad[0]} is {suite[bad[0]]!r}; expected a database path"
+            )
         paths = tuple(os.fspath(p) for p in suite)
     else:
-        raise SuiteError(f"metadata 'db_suite' is a {type(suite).__name__}; give a directory or a list of database paths")
+        raise SuiteError(
+            f"metadata 'db_suite' is a {type(suite).__name__}; give a directory or a list of database paths"
+        )
     main = os.path.abspath(db_path)
     return tuple(p for p in paths if os.path.abspath(p) != main)

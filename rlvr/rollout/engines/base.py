@@ -64,4 +64,3 @@ def check_prompts(prompt_token_ids: list[list[int]]) -> None:
     for i, prompt in enumerate(prompt_token_ids):
         if len(prompt) == 0:
             raise ValueError(f"prompt {i} is empty; every prompt needs at least one token (e.g. BOS)")
-
