@@ -31,7 +31,9 @@ def _train(args, rest: list[str]) -> int:
     """Hand the overrides to Hydra's own CLI (run dirs, --multirun sweeps, --cfg job, --help)."""
     import hydra
 
-    from rlvr.config.load import RECIPES_DIR, to_train_config
+    from rlvr.config.load import RECIPES_DIR, register_verifier_choices, to_train_config
+
+    register_verifier_choices()  # plugin verifiers as `verifier=NAME`
 
     @hydra.main(config_path=str(RECIPES_DIR), config_name="config", version_base="1.3")
     def run(cfg) -> None:

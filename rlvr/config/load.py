@@ -33,6 +33,22 @@ def _schema_node() -> DictConfig:
 
 
 ConfigStore.instance().store(name=SCHEMA_NAME, node=_schema_node())
+
+
+def register_verifier_choices() -> None:
+    """Make every registered verifier a choice of the `verifier` group (`verifier=choice`), also
+    those of plugins (entry points) and of `register_verifier`, which have no YAML in recipes/:
+    each gets a node {name: <name>}, its options settable as `verifier.options.KEY=VALUE`."""
+    from rlvr.config.schema import VerifierConfig
+    from verifiers.registry import available_verifiers
+
+    with_yaml = {p.stem for p in (RECIPES_DIR / "verifier").glob("*.yaml")}
+    store = ConfigStore.instance()
+    for name in available_verifiers():
+        if name not in with_yaml:
+            store.store(group="verifier", name=name, node=VerifierConfig(name=name))
+
+
 if not OmegaConf.has_resolver("expanduser"):
     OmegaConf.register_new_resolver("expanduser", os.path.expanduser)
 if not OmegaConf.has_resolver("or_none"):  # run-dir names: a null divergence reads "none"
@@ -45,6 +61,7 @@ def compose_config(overrides: list[str] | None = None, config_name: str = "confi
 
     if not RECIPES_DIR.is_dir():
         raise FileNotFoundError(f"recipes folder not found at {RECIPES_DIR}; set RLVR_RECIPES to its path")
+    register_verifier_choices()
     with initialize_config_dir(config_dir=str(RECIPES_DIR), version_base="1.3"):
         cfg = compose(config_name=config_name, overrides=list(overrides or []))
     return to_train_config(cfg)

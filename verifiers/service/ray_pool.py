@@ -28,6 +28,15 @@ class VerifierActor:
         return True
 
 
+def _option_names(name: str) -> set[str]:
+    from dataclasses import fields
+
+    from verifiers.registry import verifier_class
+
+    options = getattr(verifier_class(name), "Options", None)
+    return {f.name for f in fields(options)} if options is not None else set()
+
+
 class RayVerifierPool:
     """`num_actors` actors of verifier `name`; a batch is split into contiguous shares, one per actor.
 
@@ -43,7 +52,8 @@ class RayVerifierPool:
         if not ray.is_initialized():
             raise RuntimeError("RayVerifierPool needs a Ray connection: call ray.init(...) first")
         self._ray = ray
-        options.setdefault("workers", 1)
+        if "workers" in _option_names(name):  # pooled verifiers: one worker process per actor
+            options.setdefault("workers", 1)
         remote = ray.remote(VerifierActor).options(**({"num_cpus": 1} | (actor_options or {})))
         self._actors = [remote.remote(name, options) for _ in range(max(1, num_actors))]
         try:
