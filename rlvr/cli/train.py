@@ -53,14 +53,20 @@ def _train(args, rest: list[str]) -> int:
             trainer.run()
         except Preempted as e:
             preempted.append(e)  # not raised through Hydra, which reports any exception as exit 1
+        except RolloutWorkerFailed as e:
+            if errors.debug_enabled():
+                raise
+            lost.append(e)  # one line naming the checkpoint, not a traceback
         finally:
             trainer.close()
 
     from rlvr.cli import errors
+    from rlvr.rollout.group import RolloutWorkerFailed
     from rlvr.trainer.checkpoint import PREEMPTED_EXIT_CODE, Preempted
 
     preempted: list[Preempted] = []
     failed: list[BaseException] = []
+    lost: list[BaseException] = []
     argv = sys.argv
     sys.argv = ["rlvr train", *run_dir_overrides(rest)]
     try:
@@ -69,6 +75,9 @@ def _train(args, rest: list[str]) -> int:
         sys.argv = argv
     if failed:
         return errors.report("train", failed[0])
+    if lost:
+        print(f"rlvr train: error: {errors.message(lost[0])}", file=sys.stderr)
+        return 1
     if preempted:
         print(f"rlvr train: {preempted[0]} (exit code {PREEMPTED_EXIT_CODE})", file=sys.stderr)
         return PREEMPTED_EXIT_CODE

@@ -36,6 +36,7 @@ from rlvr.data.prompts import prompts_fingerprint
 from rlvr.eval.evaluate import evaluate
 from rlvr.eval.report import write_report
 from rlvr.eval.run import load_test_set, print_table, save_eval
+from rlvr.rollout.group import RolloutWorkerFailed
 from rlvr.rollout.types import SamplingParams
 from rlvr.tracking import make_tracker
 from rlvr.tracking.samples import SampleLog
@@ -201,6 +202,7 @@ class Trainer:
                     batch.tensors["logp_ref"] = ray.get(self.reference.compute_logprobs.remote(batch))
             with timer("learn"):
                 metrics |= self._learn(batch)
+            self._learned = True
             with timer("sync"):
                 self.rollout.update_weights(self.learner.state_dict_for_sync())
         tokens = sum(len(g.token_ids) for g in generations)
@@ -247,7 +249,7 @@ class Trainer:
         base = self.evaluate() if self.step_count == 0 else None  # the base model's curve, step 0
         with progress(total=self.cfg.steps, initial=self.step_count, enabled=self.cfg.logger.progress) as bar:
             while self.step_count < self.cfg.steps:
-                metrics = self.step()
+                metrics = self._step_or_checkpoint()
                 self.tracker.log(metrics, self.step_count)
                 bar.update(metrics)
                 if every and self.step_count % every == 0 and self.step_count < self.cfg.steps:
@@ -270,6 +272,25 @@ class Trainer:
                 [self.run_dir], self.run_dir / "report.html", title=f"rlvr: {self.run_dir.name}"
             )
             print(f"Pass@k report: {report}")
+
+    def _step_or_checkpoint(self) -> dict[str, float]:
+        """One step; when rollout workers died past cluster.max_restarts, write a checkpoint of the
+        last complete state first, then raise: resume=auto continues where the run stopped."""
+        before = (self.prompt_cycle.state(), self.bank_sampler.state() if self.bank_sampler else None)
+        self._learned = False
+        try:
+            return self.step()
+        except RolloutWorkerFailed as e:
+            if self._learned:  # the update is complete, only the weight sync failed: keep it
+                self.step_count += 1
+            else:  # nothing was learned: this step's prompts and bank rows are drawn again on resume
+                self.prompt_cycle.load_state(before[0])
+                if self.bank_sampler is not None:
+                    self.bank_sampler.load_state(before[1])
+            ckpt = self.save_checkpoint()
+            raise RolloutWorkerFailed(
+                f"{e}. Checkpoint of step {self.step_count}: {ckpt} (resume=auto continues from it)"
+            ) from e
 
     def close(self) -> None:
         """Stop this run's actors and verifier workers (not the Ray cluster, which may be shared)."""
