@@ -47,3 +47,21 @@ def test_ray_actor_pool_equals_in_process(ray_local, shop_db):
         assert sql_pool.verify_batch(*zip(*sql_rows, strict=True), meta) == want_sql
     with pytest.raises(Exception, match="unknown option"):
         RayVerifierPool("math", num_actors=1, bogus=1)
+
+
+@pytest.mark.slow
+def test_a_dead_verifier_actor_is_restarted_and_its_share_sent_again(ray_local):
+    from verifiers.service.ray_pool import RayVerifierPool
+
+    rows = [(rf"\boxed{{{i % 3}}}", str(i % 2)) for i in range(12)]
+    want = [r.correct for r in get_verifier("math").verify_batch(*zip(*rows, strict=True))]
+    pool = RayVerifierPool("math", num_actors=2, actor_options={"num_cpus": 0.5}, max_restarts=1)
+    try:
+        ray.kill(pool._actors[1], no_restart=False)  # as a lost node or an OOM kill would
+        assert [r.correct for r in pool.verify_batch(*zip(*rows, strict=True))] == want
+        assert pool.restarts == 1
+        ray.kill(pool._actors[0], no_restart=False)  # past max_restarts: the error surfaces
+        with pytest.raises((ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)):
+            pool.verify_batch(*zip(*rows, strict=True))
+    finally:
+        pool.close()

@@ -45,7 +45,13 @@ class RayVerifierPool:
     """
 
     def __init__(
-        self, name: str, *, num_actors: int = 2, actor_options: dict[str, Any] | None = None, **options: Any
+        self,
+        name: str,
+        *,
+        num_actors: int = 2,
+        actor_options: dict[str, Any] | None = None,
+        max_restarts: int = 2,
+        **options: Any,
     ) -> None:
         import ray
 
@@ -54,7 +60,12 @@ class RayVerifierPool:
         self._ray = ray
         if "workers" in _option_names(name):  # pooled verifiers: one worker process per actor
             options.setdefault("workers", 1)
-        remote = ray.remote(VerifierActor).options(**({"num_cpus": 1} | (actor_options or {})))
+        # A dead actor (node lost, memory) is restarted by Ray with the same arguments, up to
+        # max_restarts times in all; its share of the batch is sent again (verdicts are pure).
+        self.max_restarts, self.restarts = max_restarts, 0
+        remote = ray.remote(VerifierActor).options(
+            **({"num_cpus": 1, "max_restarts": max_restarts} | (actor_options or {}))
+        )
         self._actors = [remote.remote(name, options) for _ in range(max(1, num_actors))]
         try:
             ray.get([a.ping.remote() for a in self._actors])  # surface construction errors (bad options) here
@@ -75,16 +86,39 @@ class RayVerifierPool:
         texts = [to_text(r) for r in responses]
         n = len(texts)
         share = -(-n // len(self._actors)) if n else 0
-        refs = []
+        shares = {}
         for k, actor in enumerate(self._actors):
             lo, hi = k * share, min(n, (k + 1) * share)
             if lo < hi:
-                refs.append(
-                    actor.verify_batch.remote(
-                        texts[lo:hi], list(references[lo:hi]), [dict(m) for m in metadata[lo:hi]]
-                    )
-                )
-        return [VerifyResult.from_dict(d) for part in self._ray.get(refs) for d in part]
+                args = (texts[lo:hi], list(references[lo:hi]), [dict(m) for m in metadata[lo:hi]])
+                shares[k] = (args, actor.verify_batch.remote(*args))
+        out = []
+        for k, (args, ref) in shares.items():
+            while True:
+                try:
+                    out.extend(VerifyResult.from_dict(d) for d in self._ray.get(ref))
+                    break
+                except (self._ray.exceptions.RayActorError, self._ray.exceptions.ActorUnavailableError):
+                    self.restarts += 1
+                    if self.restarts > self.max_restarts:
+                        raise
+                    self._wait_until_back(k)
+                    ref = self._actors[k].verify_batch.remote(*args)
+        return out
+
+    def _wait_until_back(self, k: int, timeout_s: float = 300.0) -> None:
+        """Calls to a restarting actor fail at once: poll its ping until Ray has it back."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._ray.get(self._actors[k].ping.remote())
+                return
+            except (self._ray.exceptions.RayActorError, self._ray.exceptions.ActorUnavailableError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def close(self) -> None:
         for actor in self._actors:
