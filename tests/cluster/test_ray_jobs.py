@@ -54,22 +54,37 @@ def test_bad_override_fails_at_submission(ray_nodes, rlvr_cache, plugin_dir, tin
     )
 
 
-def test_stop_ends_a_running_job(ray_nodes, monkeypatch):
-    from rlvr.cluster import ray_jobs
+STOP_SCRIPT = """
+import sys, time
+from rlvr.cluster import ray_jobs
 
-    monkeypatch.setenv("RAY_AUTH_TOKEN", ray_nodes.token)
-    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
-    c = ray_jobs.client(ray_nodes.dashboard_url)
-    job = c.submit_job(entrypoint="sleep 600")
-    deadline = time.time() + 60
-    while ray_jobs.status(job, ray_nodes.dashboard_url) != "RUNNING":
-        assert time.time() < deadline, "the sleep job never started"
-        time.sleep(1)
-    assert ray_jobs.stop(job, ray_nodes.dashboard_url)
-    while ray_jobs.status(job, ray_nodes.dashboard_url) == "RUNNING":
-        assert time.time() < deadline + 60
-        time.sleep(1)
-    assert ray_jobs.status(job, ray_nodes.dashboard_url) == "STOPPED"
+url = sys.argv[1]
+job = ray_jobs.client(url).submit_job(entrypoint="sleep 600")
+deadline = time.time() + 60
+while ray_jobs.status(job, url) != "RUNNING":
+    assert time.time() < deadline, "the sleep job never started"
+    time.sleep(1)
+assert ray_jobs.stop(job, url)
+while ray_jobs.status(job, url) == "RUNNING":
+    assert time.time() < deadline + 60
+    time.sleep(1)
+print("final status:", ray_jobs.status(job, url))
+"""
+
+
+def test_stop_ends_a_running_job(ray_nodes, rlvr_cache, plugin_dir):
+    # In a process of its own, as a user's shell would: a token loaded into this pytest process
+    # stays cached in Ray's client and breaks every later test's local (auto-token) cluster.
+    env = cli_env(rlvr_cache, plugin_dir, RAY_AUTH_TOKEN=ray_nodes.token)
+    p = subprocess.run(
+        [sys.executable, "-c", STOP_SCRIPT, ray_nodes.dashboard_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    assert "final status: STOPPED" in p.stdout
 
 
 def _kill_one_rollout_worker(token: str) -> int:

@@ -3,6 +3,7 @@ eval/step_N.json by `save_eval`, .hydra/config.yaml as Hydra saves a composed re
 
 import json
 import random
+import re
 
 import numpy as np
 import pytest
@@ -239,5 +240,8 @@ def test_cli_lists_the_asked_difference(sweep, tmp_path, capsys):
     page = out.read_text()
     assert "dph_js − grpo_none" in page and "Δ pass@8" in page
     assert page.count('class="band"') == 4  # base, grpo_none, dph_js, and the difference's band
-    with pytest.raises(KeyError, match="no run or seed group named 'ppo'.*grpo_none"):
-        main(["report", *map(str, sweep), "--out", str(out), "--baseline", "ppo"])
+    capsys.readouterr()
+    # a user error: one line naming the missing group and the known ones, exit status 2
+    assert main(["report", *map(str, sweep), "--out", str(out), "--baseline", "ppo"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"rlvr report: error: no run or seed group named 'ppo'.*grpo_none", err), err
