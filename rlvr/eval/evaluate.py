@@ -13,6 +13,7 @@ from rlvr.data import Prompt
 from rlvr.eval.metrics import distinct_correct, distinct_n, pass_at_k_curve
 from rlvr.eval.problems import ProblemTable, intervals
 from rlvr.rollout.types import SamplingParams
+from rlvr.tracking.samples import sample_row
 
 
 @dataclass
@@ -108,17 +109,7 @@ def evaluate(
         if g.prompt_index < keep_samples:
             first.setdefault(g.prompt_index, i)
     kept = [
-        {
-            "prompt_id": prompts[g.prompt_index].id,
-            "prompt": prompts[g.prompt_index].text,
-            "response": g.text,
-            "reference": prompts[g.prompt_index].answer,
-            "reward": float(r.score),
-            "correct": bool(r.correct),
-            "reason": str(getattr(r.reason, "value", r.reason)),
-            "detail": r.detail,
-        }
-        for g, r in ((gens[i], results[i]) for i in sorted(first.values()))
+        sample_row(prompts[gens[i].prompt_index], gens[i].text, results[i]) for i in sorted(first.values())
     ]
 
     greedy_accuracy, greedy_by_problem = None, None

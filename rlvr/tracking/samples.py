@@ -76,6 +76,20 @@ class SampleLog:
             f.write(data)
 
 
+def sample_row(prompt, response: str, result) -> dict:
+    """One line of samples.jsonl from a Prompt, a response and its VerifyResult."""
+    return {
+        "prompt_id": prompt.id,
+        "prompt": prompt.text,
+        "response": response,
+        "reference": prompt.answer,
+        "reward": float(result.score),
+        "correct": bool(result.correct),
+        "reason": str(getattr(result.reason, "value", result.reason)),
+        "detail": result.detail,
+    }
+
+
 def read_samples(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():

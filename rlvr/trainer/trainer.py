@@ -39,7 +39,7 @@ from rlvr.eval.run import load_test_set, print_table, save_eval
 from rlvr.rollout.group import RolloutWorkerFailed
 from rlvr.rollout.types import SamplingParams
 from rlvr.tracking import make_tracker
-from rlvr.tracking.samples import SampleLog
+from rlvr.tracking.samples import SampleLog, sample_row
 from rlvr.trainer import components
 from rlvr.trainer.checkpoint import (
     Preempted,
@@ -184,7 +184,7 @@ class Trainer:
             self.step_count + 1,
             "train",
             (
-                _sample_row(prompts[g.prompt_index], g.text, r)
+                sample_row(prompts[g.prompt_index], g.text, r)
                 for g, r in zip(generations, results, strict=True)
             ),
         )
@@ -383,20 +383,6 @@ class Trainer:
             sampling=sampling_signature(self.cfg),
         )
         return bank
-
-
-def _sample_row(prompt, response: str, result) -> dict:
-    """One line of samples.jsonl (rlvr/tracking/samples.py)."""
-    return {
-        "prompt_id": prompt.id,
-        "prompt": prompt.text,
-        "response": response,
-        "reference": prompt.answer,
-        "reward": float(result.score),
-        "correct": bool(result.correct),
-        "reason": str(getattr(result.reason, "value", result.reason)),
-        "detail": result.detail,
-    }
 
 
 def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:
