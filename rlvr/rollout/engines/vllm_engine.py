@@ -256,9 +256,9 @@ class VLLMEngine:
             self.llm.collective_rpc("reload_weights", kwargs={"weights_path": self._write_weights(pairs)})
         else:
             raise RuntimeError(
-                "rollout.engine_options.weight_sync=nccl: weights arrive from the learner ranks' "
-                "rlvr.rollout.engines.vllm_nccl.NcclWeightSender, which `rlvr train` does not drive yet; "
-                "use weight_sync=in_process (README, GPU section)"
+                "rollout.engine_options.weight_sync=nccl: weights arrive through vLLM's weight-transfer "
+                "API (init_weight_transfer, start_weight_update, receive_weights, finish_weight_update "
+                "below), driven by the learner ranks' NcclWeightSender; update_weights is not used"
             )
         self.llm.reset_prefix_cache()
 
