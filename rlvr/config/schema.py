@@ -150,6 +150,9 @@ class LoggerConfig:
     wandb_mode: str = "offline"  # online | offline | disabled
     progress: bool = True
     samples: int = 4  # responses per step and per evaluation kept in RUN/samples.jsonl (0: none)
+    # false: engine (vLLM, DeepSpeed) and Ray output goes to RUN/engines.log and RUN/train.log, the
+    # console shows progress, timings, results and rlvr's warnings; true: all of it on the console
+    verbose: bool = False
 
 
 @dataclass
