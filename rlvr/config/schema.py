@@ -158,6 +158,9 @@ class LoggerConfig:
 @dataclass
 class EvalConfig:
     every: int = 0  # steps between evaluations (0: only at the start and end)
+    # evaluate the base model at step 0; false when several runs share one base evaluation (a sweep's
+    # runs of one seed: `rlvr eval --run-dir DIR --step 0` evaluates it once)
+    at_start: bool = True
     n: int = 16  # samples per problem for Pass@k
     max_problems: int | None = None
     temperature: float = 1.0

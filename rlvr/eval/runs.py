@@ -25,9 +25,10 @@ from rlvr.eval.stats import DEFAULT_RESAMPLES, paired_difference_ci
 
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 # Keys that may differ between seeds of one configuration without changing what is trained: the
-# seed itself, where the run was written and logged, and resuming (a resumed run equals an
+# seed itself, where the run was written and logged, whether the base model was evaluated at step 0
+# (eval.at_start: the trained model's evaluation is the same), and resuming (a resumed run equals an
 # uninterrupted one: tests/e2e/test_resume.py).
-IGNORED_KEYS = ("seed", "run_dir", "hydra", "cache_dir", "logger", "resume")
+IGNORED_KEYS = ("seed", "run_dir", "hydra", "cache_dir", "logger", "resume", "eval.at_start")
 BASE_LABEL = "base model"
 
 

@@ -246,7 +246,8 @@ class Trainer:
     def _run(self, stop) -> None:
 
         every = self.cfg.eval.every
-        base = self.evaluate() if self.step_count == 0 else None  # the base model's curve, step 0
+        start = self.step_count == 0 and self.cfg.eval.at_start
+        base = self.evaluate() if start else None  # the base model's curve, step 0
         with progress(total=self.cfg.steps, initial=self.step_count, enabled=self.cfg.logger.progress) as bar:
             while self.step_count < self.cfg.steps:
                 metrics = self._step_or_checkpoint()

@@ -245,3 +245,16 @@ def test_cli_lists_the_asked_difference(sweep, tmp_path, capsys):
     assert main(["report", *map(str, sweep), "--out", str(out), "--baseline", "ppo"]) == 2
     err = capsys.readouterr().err
     assert re.search(r"rlvr report: error: no run or seed group named 'ppo'.*grpo_none", err), err
+
+
+def test_skipping_the_base_evaluation_keeps_seeds_in_one_group(tmp_path):
+    """eval.at_start=false (a sweep sharing one base evaluation) trains and evaluates the final model
+    the same way, so such a run is still a seed of its configuration; another eval.n is not."""
+    base = _counts(100, 0.2)
+    runs = [
+        _run(tmp_path, "s0", ["algorithm=grpo", "seed=0"], base, _counts(1, 0.3)),
+        _run(tmp_path, "s1", ["algorithm=grpo", "seed=1", "eval.at_start=false"], base, _counts(2, 0.3)),
+        _run(tmp_path, "other_n", ["algorithm=grpo", "seed=2", "eval.n=32"], base, _counts(3, 0.3)),
+    ]
+    groups = group_runs([load_run(r) for r in runs])
+    assert [[r.path for r in g] for g in groups] == [[runs[0], runs[1]], [runs[2]]]
