@@ -53,11 +53,13 @@ def make_tracker(
     wandb_mode: str = "offline",
     resume: bool = False,
     resume_step: int = 0,
+    eval_n: int | None = None,
 ) -> MultiTracker:
     """Build the trackers named in `backends` (jsonl | tensorboard | wandb), writing under run_dir.
 
     resume: continue an existing run; rows logged after `resume_step` (the checkpoint resumed from)
-    are dropped so that the record matches an uninterrupted run.
+    are dropped so that the record matches an uninterrupted run. eval_n: the evaluation's sample
+    count, for the Pass@n panel of TensorBoard's and wandb's layouts (rlvr/tracking/panels.py).
     """
     run_dir = Path(run_dir)
     trackers: list[Tracker] = []
@@ -69,13 +71,19 @@ def make_tracker(
         elif name == "tensorboard":
             from rlvr.tracking.tensorboard import TensorBoardTracker
 
-            trackers.append(TensorBoardTracker(run_dir / "tensorboard"))
+            trackers.append(TensorBoardTracker(run_dir / "tensorboard", eval_n=eval_n))
         elif name == "wandb":
             from rlvr.tracking.wandb import WandbTracker
 
             trackers.append(
                 WandbTracker(
-                    run_dir, project=project, run_name=run_name, config=config, mode=wandb_mode, resume=resume
+                    run_dir,
+                    project=project,
+                    run_name=run_name,
+                    config=config,
+                    mode=wandb_mode,
+                    resume=resume,
+                    eval_n=eval_n,
                 )
             )
         else:

@@ -156,6 +156,7 @@ class Trainer:
             wandb_mode=cfg.logger.wandb_mode,
             resume=cfg.resume,
             resume_step=self.step_count,
+            eval_n=cfg.eval.n,
         )
         self.samples = SampleLog(
             self.run_dir,
