@@ -1,10 +1,12 @@
-"""`rlvr report RUN_DIR...`: one self-contained HTML page of Pass@k curves with intervals, plus a PNG.
+"""`rlvr report RUN_DIR...`: one self-contained HTML page comparing runs, plus a PNG.
 
 Runs that differ only by seed are one line (their mean) with a shaded 95% band (rlvr/eval/runs.py
-says what is resampled); the base model (step 0) is dashed. Below the chart: the table of every
-line with its intervals, and the paired differences (each line minus a baseline, or the pairs
-asked for) per k with their paired-bootstrap intervals, drawn as a second chart. Inline SVG on a
-log2 k axis: no scripts, no network.
+says what is resampled); the base model (step 0) is dashed. The page holds the final Pass@k
+curves on a log2 k axis with the table of every line and its intervals; the runs over training
+(rlvr/eval/over_training.py: the panels TensorBoard and wandb show too); the paired differences
+(each line minus a baseline, or the pairs asked for) per k with their paired-bootstrap intervals;
+and a few samples. Charts are inline SVG drawn here; one short inline script lets the checkboxes
+at the top hide and show each line. Nothing is fetched: the page works offline.
 """
 
 from __future__ import annotations
@@ -14,13 +16,23 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlvr.eval.runs import BASE_LABEL, Comparison, Curve, collect_curves, comparisons, load_evals
+from rlvr.eval import over_training
+from rlvr.eval.runs import (
+    BASE_LABEL,
+    Comparison,
+    Curve,
+    collect_curves,
+    comparisons,
+    group_curves,
+    load_evals,
+    load_groups,
+)
 from rlvr.eval.stats import DEFAULT_RESAMPLES
 
 __all__ = ["COLORS", "collect_curves", "format_interval", "load_evals", "write_report"]
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
-BAND_OPACITY = 0.18
+BAND_OPACITY = over_training.BAND_OPACITY
 
 
 def format_interval(value: float | None, ci=None, digits: int = 3, signed: bool = False) -> str:
@@ -43,6 +55,10 @@ class _Series:
     dashed: bool
     values: dict[int, float]
     band: dict[int, tuple[float, float]]
+    run: str = ""  # the line of the table this series belongs to: the page's checkboxes hide it
+
+    def __post_init__(self) -> None:
+        self.run = self.run or self.label
 
 
 def _curve_series(curves: list[Curve]) -> list[_Series]:
@@ -50,6 +66,10 @@ def _curve_series(curves: list[Curve]) -> list[_Series]:
         _Series(c.label, COLORS[i % len(COLORS)], c.label == BASE_LABEL, c.pass_at_k, c.ci)
         for i, c in enumerate(curves)
     ]
+
+
+def _colors(curves: list[Curve]) -> dict[str, str]:
+    return {c.label: COLORS[i % len(COLORS)] for i, c in enumerate(curves)}
 
 
 def _diff_series(diffs: list[Comparison], curves: list[Curve]) -> list[_Series]:
@@ -73,6 +93,7 @@ def _diff_series(diffs: list[Comparison], curves: list[Curve]) -> list[_Series]:
                 False,
                 {k: v[0] for k, v in d.pass_at_k.items()},
                 {k: (v[1], v[2]) for k, v in d.pass_at_k.items()},
+                run=d.label,
             )
         )
     return out
@@ -122,14 +143,15 @@ def svg_chart(
             upper = [f"{lx(k):.1f},{ly(s.band[k][1]):.1f}" for k in ks]
             lower = [f"{lx(k):.1f},{ly(s.band[k][0]):.1f}" for k in reversed(ks)]
             parts.append(
-                f'<polygon class="band" data-label="{html.escape(s.label)}" fill="{s.color}" '
-                f'fill-opacity="{BAND_OPACITY}" stroke="none" points="{" ".join(upper + lower)}"/>'
+                f'<polygon class="band" data-label="{html.escape(s.label)}" data-run="{html.escape(s.run)}" '
+                f'fill="{s.color}" fill-opacity="{BAND_OPACITY}" stroke="none" points="{" ".join(upper + lower)}"/>'
             )
     for i, s in enumerate(series):
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
         pts = " ".join(f"{lx(k):.1f},{ly(v):.1f}" for k, v in sorted(s.values.items()))
         parts.append(
-            f'<polyline class="{css_class}" data-label="{html.escape(s.label)}" fill="none" '
+            f'<polyline class="{css_class}" data-label="{html.escape(s.label)}" data-run="{html.escape(s.run)}" '
+            f'fill="none" '
             f'stroke="{s.color}" stroke-width="3"{dash} points="{pts}"/>'
         )
         y = pad_t + 10 + 18 * i
@@ -248,7 +270,13 @@ def write_report(
     Differences: every line minus `baseline` and each (A, B) of `pairs` as A - B (labels as in the
     table); with neither given, every line minus the base model when there is one (and the files
     hold per-problem results)."""
-    curves = collect_curves(run_dirs, resamples=resamples, seed=seed)
+    groups = load_groups(run_dirs)
+    curves = group_curves(groups, resamples=resamples, seed=seed)
+    # The groups under their lines' labels (a run evaluated only at step 0 is "NAME (step 0)").
+    groups = [
+        (c.label, runs) for c, (_, runs) in zip(curves[len(curves) - len(groups) :], groups, strict=True)
+    ]
+    panels = over_training.collect_panels(groups, _colors(curves), resamples=resamples, seed=seed)
     # Old evaluation files carry no per-problem rows to pair: no default comparison then.
     pairable = all(c.table is not None for c in curves)
     if baseline is None and not pairs and curves[0].label == BASE_LABEL and len(curves) > 1 and pairable:
@@ -292,28 +320,76 @@ def write_report(
         "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;margin-top:16px}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}"
         "td:first-child,th:first-child{text-align:left}"
+        ".runs{position:sticky;top:0;background:#fff;padding:8px 0;border-bottom:1px solid #ddd;z-index:1}"
+        ".grid{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;width:460px}"
+        "figcaption{font-size:12px;color:#444}"
         f"</style></head><body><h1>{html.escape(title)}</h1>"
-        f"{svg_chart(_curve_series(curves))}{_curve_table(curves)}<p>{note}</p>{seeds_html}{diff_html}"
-        f"{_samples_html(run_dirs)}"
+        f"{_toggles(curves)}<h2>Pass@k at the last evaluation</h2>"
+        f"{svg_chart(_curve_series(curves))}{_curve_table(curves)}<p>{note}</p>{_training_html(panels)}"
+        f"{seeds_html}{diff_html}{_samples_html(run_dirs)}<script>{_TOGGLE_JS}</script>"
         "</body></html>"
     )
     out.write_text(page, encoding="utf-8")
-    _png(curves, diffs, out.with_suffix(".png"))
+    _png(curves, diffs, panels, out.with_suffix(".png"))
     return out
 
 
-def _png(curves: list[Curve], diffs: list[Comparison], path: Path) -> None:
+# Every element drawn for a line carries data-run="<its label>"; a checkbox hides or shows them all.
+_TOGGLE_JS = """
+for (const box of document.querySelectorAll("input[data-toggle]")) {
+  box.addEventListener("change", () => {
+    for (const el of document.querySelectorAll("[data-run]")) {
+      if (el.dataset.run === box.dataset.toggle) el.style.display = box.checked ? "" : "none";
+    }
+  });
+}
+"""
+
+
+def _toggles(curves: list[Curve]) -> str:
+    boxes = "".join(
+        f"<label style='margin-right:14px;white-space:nowrap'><input type='checkbox' checked "
+        f"data-toggle='{html.escape(c.label, quote=True)}'> <span style='display:inline-block;width:22px;"
+        f"height:4px;vertical-align:middle;background:{color}'></span> {html.escape(c.label)}</label>"
+        for c, color in zip(curves, _colors(curves).values(), strict=True)
+    )
+    return f"<div class='runs'><b>Runs:</b> {boxes}</div>"
+
+
+def _training_html(panels: list[over_training.PanelData]) -> str:
+    cells = "".join(
+        f"<figure>{over_training.svg_panel(p)}<figcaption>{over_training.caption(p)}</figcaption></figure>"
+        for p in panels
+    )
+    return (
+        "<h2>Over training</h2><p>Each run (seeds grouped: their mean) at every step it logged "
+        "(<code>RUN/metrics.jsonl</code>) and every evaluation (<code>RUN/eval/step_N.json</code>). "
+        "The same panels are TensorBoard's Custom Scalars and the wandb workspace "
+        "(<code>rlvr/tracking/panels.py</code>). Hover a point for its value.</p>"
+        f"<div class='grid'>{cells}</div>"
+    )
+
+
+def _png(curves: list[Curve], diffs: list[Comparison], panels: list, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
+    training = panels
     panels = [(_curve_series(curves), "pass@k", (0.0, 1.0))]
     if diffs:
         panels.append((_diff_series(diffs, curves), "Δ pass@k (paired)", _diff_range(diffs)))
-    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.2), squeeze=False)
-    for ax, (series, y_label, y_range) in zip(axes[0], panels, strict=True):
+    cols = 4
+    rows = 1 + math.ceil(len(training) / cols)
+    fig = plt.figure(figsize=(16, 4.4 + 3.4 * (rows - 1)))
+    grid = fig.add_gridspec(rows, cols, height_ratios=[1.3] + [1] * (rows - 1))
+    top = [fig.add_subplot(grid[0, 2 * i : 2 * i + 2]) for i in range(len(panels))]
+    over_training.draw_png_panels(
+        [fig.add_subplot(grid[1 + i // cols, i % cols]) for i in range(len(training))], training
+    )
+    for ax, (series, y_label, y_range) in zip(top, panels, strict=True):
         for s in series:
             ks = sorted(s.values)
             ax.plot(

@@ -1,7 +1,7 @@
 """Run directories for `rlvr report`: their evaluations and configs, seed groups, paired comparisons.
 
 A training run stores its composed config in RUN/.hydra/config.yaml (Hydra writes it before the
-run starts) and its evaluations in RUN/eval/step_N.json. Runs whose configs are equal except for
+run starts), its evaluations in RUN/eval/step_N.json and its per-step metrics in RUN/metrics.jsonl. Runs whose configs are equal except for
 `seed` and where they were written or logged (IGNORED_KEYS) are seeds of one configuration and form
 a group. A directory without a stored config (e.g. made by `rlvr eval --run-dir`) is a group alone.
 
@@ -13,6 +13,7 @@ paired bootstrap over the problems both were evaluated on, matched by problem id
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ class Run:
     config: dict | None  # flattened "a.b.c" -> value, IGNORED_KEYS removed; None: no stored config
     seed: int | None
     evals: list[tuple[int, dict]]  # (step, eval result dict), in step order
+    metrics: dict[str, dict[int, float]] = field(default_factory=dict)  # key -> step -> value
 
     @property
     def name(self) -> str:
@@ -102,6 +104,28 @@ def load_evals(run_dir: str | Path) -> list[tuple[int, dict]]:
     return out
 
 
+def load_metrics(run_dir: str | Path) -> dict[str, dict[int, float]]:
+    """RUN/metrics.jsonl as key -> {step: value}; {} without the file (`rlvr eval --run-dir`).
+
+    Non-finite values (written as "nan"/"inf" strings) are left out: a chart cannot draw them."""
+    path = Path(run_dir) / "metrics.jsonl"
+    out: dict[str, dict[int, float]] = {}
+    if not path.exists():
+        return out
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            step = int(row["step"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{path}:{lineno}: not a metrics row with a 'step' ({e})") from None
+        for key, value in row.items():
+            if key != "step" and isinstance(value, int | float) and math.isfinite(value):
+                out.setdefault(key, {})[step] = float(value)
+    return out
+
+
 def _flatten(node, prefix: str = "") -> dict:
     if not isinstance(node, dict):
         return {prefix: node}
@@ -115,8 +139,9 @@ def load_run(run_dir: str | Path) -> Run:
     path = Path(run_dir)
     evals = load_evals(path)
     cfg_path = path / CONFIG_FILE
+    metrics = load_metrics(path)
     if not cfg_path.exists():
-        return Run(path, None, None, evals)
+        return Run(path, None, None, evals, metrics)
     try:
         cfg = yaml.safe_load(cfg_path.read_text()) or {}
     except yaml.YAMLError as e:
@@ -126,7 +151,7 @@ def load_run(run_dir: str | Path) -> Run:
     flat = {k.rstrip("."): v for k, v in _flatten(cfg).items()}
     kept = {k: v for k, v in flat.items() if not any(k == i or k.startswith(i + ".") for i in IGNORED_KEYS)}
     seed = cfg.get("seed")
-    return Run(path, kept, seed if isinstance(seed, int) else None, evals)
+    return Run(path, kept, seed if isinstance(seed, int) else None, evals, metrics)
 
 
 def group_runs(runs: list[Run]) -> list[list[Run]]:
@@ -235,8 +260,22 @@ def collect_curves(
 ) -> list[Curve]:
     """The base model (step 0 of the first group's trained runs, pooled over its seeds) if there
     is one, then each seed group at its runs' last evaluation."""
+    return group_curves(load_groups(run_dirs), resamples=resamples, seed=seed)
+
+
+def load_groups(run_dirs: list[str | Path]) -> list[tuple[str, list[Run]]]:
+    """(label, runs) of each seed group, in order of first appearance."""
     groups = group_runs([load_run(d) for d in run_dirs])
-    labels = group_labels(groups)
+    return list(zip(group_labels(groups), groups, strict=True))
+
+
+def group_curves(
+    labelled: list[tuple[str, list[Run]]], *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> list[Curve]:
+    """`collect_curves` of groups already loaded: the base model if there is one, then one curve
+    per group, in the groups' order."""
+    labels = [label for label, _ in labelled]
+    groups = [runs for _, runs in labelled]
     curves: list[Curve] = []
     first = groups[0]
     if all(r.evals[0][0] == 0 and len(r.evals) > 1 for r in first):

@@ -1,6 +1,8 @@
-"""The Pass@k report: a self-contained page whose curves Chromium really draws."""
+"""The report: a self-contained page whose curves Chromium really draws and whose checkboxes work."""
 
+import html
 import json
+import re
 import shutil
 import subprocess
 
@@ -10,6 +12,8 @@ from rlvr.eval.evaluate import EvalResult
 from rlvr.eval.metrics import pass_at_k_curve
 from rlvr.eval.report import BAND_OPACITY, COLORS, collect_curves, format_interval, write_report
 from rlvr.eval.run import print_table, save_eval
+from rlvr.tracking.jsonl import JsonlTracker
+from rlvr.tracking.panels import PANELS
 
 
 def _result(counts, n=16):
@@ -29,6 +33,25 @@ def _result(counts, n=16):
     ).with_intervals(resamples=500)
 
 
+def log_training(run_dir, steps: int = 20, *, divergence: bool, bank: bool, shift: float = 0.0) -> None:
+    """metrics.jsonl as the trainer writes it (through JsonlTracker): the bank's sizes at step 0
+    (DPH-RL only), then per step reward, entropy, length and, with a divergence, its value."""
+    tracker = JsonlTracker(run_dir)
+    if bank:
+        tracker.log({"bank/pef_prompts": 47, "bank/exp_prompts": 209, "bank/pef_fraction": 0.18}, 0)
+    for step in range(1, steps + 1):
+        row = {
+            "reward/mean": 0.1 + 0.01 * step + shift,
+            "reward/accuracy": 0.1 + 0.01 * step + shift,
+            "policy/entropy": 0.4 - 0.005 * step,
+            "response/length_mean": 30.0 + step,
+        }
+        if divergence:
+            row["divergence/value"] = 0.001 * step
+        tracker.log(row, step)
+    tracker.close()
+
+
 @pytest.fixture
 def runs(tmp_path):
     a, b = tmp_path / "grpo", tmp_path / "dph_js"
@@ -37,6 +60,8 @@ def runs(tmp_path):
     save_eval(a, 20, _result([0, 9, 14, 16] * 5))  # GRPO: higher pass@1, same coverage
     save_eval(b, 0, _result(base))
     save_eval(b, 20, _result([2, 5, 9, 12] * 5))
+    log_training(a, divergence=False, bank=False)  # plain GRPO: no divergence, no reference bank
+    log_training(b, divergence=True, bank=True)
     return [a, b]
 
 
@@ -54,7 +79,12 @@ def test_report_is_self_contained_with_table_and_png(runs, tmp_path):
     # One band per line, and by default each run minus the base model, with its own band.
     assert page.count('class="band"') == 3 + 2 and page.count('class="diff"') == 2
     assert "grpo − base model" in page
-    assert "<script" not in page and "http" not in page.replace("http://www.w3.org/2000/svg", "")
+    # Nothing fetched: one inline script (the run checkboxes), no address but SVG's namespace.
+    assert page.count("<script") == 1 and "<script>" in page and " src=" not in page
+    assert "http" not in page.replace("http://www.w3.org/2000/svg", "")
+    # The over-training panels, one per shared panel definition, and a checkbox per line.
+    assert page.count('class="panel"') == len(PANELS)
+    assert page.count("data-toggle=") == 3
     assert "pass@16" in page and "dph_js" in page
     assert out.with_suffix(".png").stat().st_size > 5000
 
@@ -64,14 +94,12 @@ def test_missing_evaluations_are_named(tmp_path):
         collect_curves([tmp_path])
 
 
-def test_chromium_draws_every_curve(runs, tmp_path):
+def _chromium(tmp_path, *args):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, (
         "Debian's chromium is needed for this test; `make test` installs it (apt-get install chromium)"
     )
-    out = write_report(runs, tmp_path / "report.html")
-    shot = tmp_path / "shot.png"
-    subprocess.run(
+    return subprocess.run(
         [
             chromium,
             "--headless",
@@ -83,14 +111,19 @@ def test_chromium_draws_every_curve(runs, tmp_path):
             "--disable-component-update",
             "--disable-sync",
             f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=800,700",
-            f"--screenshot={shot}",
-            out.as_uri(),
+            *args,
         ],
         check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+
+
+def test_chromium_draws_every_curve(runs, tmp_path):
+    out = write_report(runs, tmp_path / "report.html")
+    shot = tmp_path / "shot.png"
+    _chromium(tmp_path, "--window-size=800,700", f"--screenshot={shot}", out.as_uri())
     from PIL import Image
 
     img = Image.open(shot).convert("RGB")
@@ -105,6 +138,47 @@ def test_chromium_draws_every_curve(runs, tmp_path):
         assert near, f"band of {color} (about {band}) not found in the rendered page"
     # The chart area is not blank: many distinct colors were drawn.
     assert len(pixels) > 50
+
+
+# Run inside the report in Chromium: the page's own script has run; this clicks a checkbox.
+_HARNESS = """<script>
+const shown = run => [...document.querySelectorAll("[data-run]")]
+  .filter(el => el.dataset.run === run && el.getBoundingClientRect().width > 0).length;
+const traces = run => [...document.querySelectorAll("svg.panel g.trace")]
+  .filter(g => g.dataset.run === run && g.getBoundingClientRect().width > 0).length;
+const box = [...document.querySelectorAll("input[data-toggle]")].find(b => b.dataset.toggle === "grpo");
+const out = {errors: window.__errors, panels: [...document.querySelectorAll("svg.panel")].map(s => s.dataset.panel)};
+out.before = {grpo: shown("grpo"), grpo_traces: traces("grpo"), dph: shown("dph_js"), dph_traces: traces("dph_js")};
+box.click();
+out.hidden = {grpo: shown("grpo"), dph: shown("dph_js")};
+box.click();
+out.again = {grpo: shown("grpo")};
+const pre = document.createElement("pre");
+pre.id = "harness";
+pre.textContent = JSON.stringify(out);
+document.body.appendChild(pre);
+</script>"""
+
+
+def test_chromium_runs_the_page_and_its_checkboxes(runs, tmp_path):
+    """The page loads without script errors, draws every panel, and unticking a run hides all
+    its lines (final curves, differences, every panel) and nothing of the other run's."""
+    page = write_report(runs, tmp_path / "report.html").read_text()
+    catch = "<script>window.__errors=[];addEventListener('error',e=>__errors.push(e.message));</script>"
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("<head>", "<head>" + catch, 1).replace("</body>", _HARNESS + "</body>"))
+    dom = _chromium(tmp_path, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()).stdout
+    found = re.search(r'<pre id="harness">(.*?)</pre>', dom, re.S)
+    assert found, f"the harness did not run; the page's DOM ends: {dom[-500:]}"
+    out = json.loads(html.unescape(found.group(1)))
+    assert out["errors"] == []
+    assert out["panels"] == ["Pass@1 (eval)", "Pass@16 (eval)", *[p.title for p in PANELS[2:]]]
+    # grpo: reward, entropy, length (2 keys of reward), pass@1, pass@16; no divergence, no bank.
+    assert out["before"]["grpo_traces"] == 2 + 2 + 1 + 1
+    assert out["before"]["dph_traces"] == 2 + 2 + 1 + 1 + 1 + 1
+    assert out["before"]["grpo"] > out["before"]["grpo_traces"]  # its final curve, band, difference too
+    assert out["hidden"] == {"grpo": 0, "dph": out["before"]["dph"]}
+    assert out["again"] == {"grpo": out["before"]["grpo"]}
 
 
 def test_eval_json_round_trip(tmp_path):
