@@ -262,6 +262,18 @@ def caption(data: PanelData) -> str:
     return "; ".join(parts)
 
 
+def section_html(panels: list[PanelData]) -> str:
+    """The report's "Over training" section: every panel with its caption."""
+    cells = "".join(f"<figure>{svg_panel(p)}<figcaption>{caption(p)}</figcaption></figure>" for p in panels)
+    return (
+        "<h2>Over training</h2><p>Each run (seeds grouped: their mean) at every step it logged "
+        "(<code>RUN/metrics.jsonl</code>) and every evaluation (<code>RUN/eval/step_N.json</code>). "
+        "The same panels are TensorBoard's Custom Scalars and the wandb workspace "
+        "(<code>rlvr/tracking/panels.py</code>). Hover a point for its value.</p>"
+        f"<div class='grid'>{cells}</div>"
+    )
+
+
 def draw_png_panels(axes, panels: list[PanelData]) -> None:
     """The same panels on matplotlib axes (one per panel, in order)."""
     for ax, data in zip(axes, panels, strict=False):

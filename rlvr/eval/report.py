@@ -325,7 +325,7 @@ def write_report(
         "figcaption{font-size:12px;color:#444}"
         f"</style></head><body><h1>{html.escape(title)}</h1>"
         f"{_toggles(curves)}<h2>Pass@k at the last evaluation</h2>"
-        f"{svg_chart(_curve_series(curves))}{_curve_table(curves)}<p>{note}</p>{_training_html(panels)}"
+        f"{svg_chart(_curve_series(curves))}{_curve_table(curves)}<p>{note}</p>{over_training.section_html(panels)}"
         f"{seeds_html}{diff_html}{_samples_html(run_dirs)}<script>{_TOGGLE_JS}</script>"
         "</body></html>"
     )
@@ -354,20 +354,6 @@ def _toggles(curves: list[Curve]) -> str:
         for c, color in zip(curves, _colors(curves).values(), strict=True)
     )
     return f"<div class='runs'><b>Runs:</b> {boxes}</div>"
-
-
-def _training_html(panels: list[over_training.PanelData]) -> str:
-    cells = "".join(
-        f"<figure>{over_training.svg_panel(p)}<figcaption>{over_training.caption(p)}</figcaption></figure>"
-        for p in panels
-    )
-    return (
-        "<h2>Over training</h2><p>Each run (seeds grouped: their mean) at every step it logged "
-        "(<code>RUN/metrics.jsonl</code>) and every evaluation (<code>RUN/eval/step_N.json</code>). "
-        "The same panels are TensorBoard's Custom Scalars and the wandb workspace "
-        "(<code>rlvr/tracking/panels.py</code>). Hover a point for its value.</p>"
-        f"<div class='grid'>{cells}</div>"
-    )
 
 
 def _png(curves: list[Curve], diffs: list[Comparison], panels: list, path: Path) -> None:
