@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--debug", action="store_true", help="show Python tracebacks of user errors (bad data, config, files)"
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="engine (vLLM, DeepSpeed) and Ray logs on the console too, not only in the run dir's "
+        "engines.log and train.log (the override logger.verbose=true); also after the command",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).add_parsers(subparsers)
@@ -31,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if getattr(args, "accepts_overrides", False) and ("--verbose" in rest or args.verbose):
+        rest = [a for a in rest if a != "--verbose"] + ["logger.verbose=true"]  # `rlvr train --verbose`
     if rest and not getattr(args, "accepts_overrides", False):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     from rlvr.cli import errors

@@ -39,9 +39,18 @@ def _train(args, rest: list[str]) -> int:
     def run(cfg) -> None:
         from hydra.core.hydra_config import HydraConfig
 
+        cfg.run_dir = HydraConfig.get().runtime.output_dir
+        logs.configure_run_logging(cfg.run_dir, verbose=cfg.logger.verbose)
+        if not cfg.logger.verbose:
+            print(f"run dir {cfg.run_dir}  (engine logs: engines.log, train.log; --verbose prints them)")
+        try:
+            train(cfg)
+        finally:
+            logs.end_ray_job()  # a sweep's next job is a new Ray job, with its own engines.log
+
+    def train(cfg) -> None:
         from rlvr.trainer.trainer import Trainer
 
-        cfg.run_dir = HydraConfig.get().runtime.output_dir
         try:
             trainer = Trainer(to_train_config(cfg))
         except errors.USER_ERRORS as e:
@@ -62,6 +71,7 @@ def _train(args, rest: list[str]) -> int:
 
     from rlvr.cli import errors
     from rlvr.rollout.group import RolloutWorkerFailed
+    from rlvr.tracking import logs
     from rlvr.trainer.checkpoint import PREEMPTED_EXIT_CODE, Preempted
 
     preempted: list[Preempted] = []

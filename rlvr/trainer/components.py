@@ -17,6 +17,7 @@ from rlvr.config.schema import (
     SamplingConfig,
     VerifierConfig,
 )
+from rlvr.tracking import logs
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,14 @@ def init_ray(cluster: ClusterConfig) -> None:
 
     # DeepSpeed compiles C++ ops on first use (minutes on CPU): cache them per venv, like `make` does.
     os.environ.setdefault("TORCH_EXTENSIONS_DIR", os.path.join(sys.prefix, "torch_extensions"))
+    logs.adopt_ray_logger()  # Ray's driver messages to the run's train.log, not the console
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    # `rlvr train`: workers' output (vLLM, DeepSpeed) to RUN/engines.log unless logger.verbose
+    quiet = logs.ray_init_options()
     if cluster.address:
-        ray.init(address=cluster.address, namespace=cluster.namespace)
+        ray.init(address=cluster.address, namespace=cluster.namespace, **quiet)
     else:
         ray.init(
             address="local",
