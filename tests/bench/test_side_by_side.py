@@ -13,8 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # bench/ is not an installed package
 
-from bench.side_by_side.__main__ import Measured, build_rows  # noqa: E402
 from bench.side_by_side.hardware import learner_flops  # noqa: E402
+from bench.side_by_side.rows import Measured, build_rows  # noqa: E402
 from bench.side_by_side.table import (  # noqa: E402
     Row,
     Target,
@@ -175,3 +175,20 @@ def test_make_bench_is_defined():
     out = subprocess.run(["make", "-n", "bench"], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert ".venv/bin/python -m bench.side_by_side" in out.stdout
+
+
+def test_report_files_say_when_the_machine_was_busy_and_what_is_missing(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from bench.side_by_side.__main__ import _write
+
+    m = {"rlvr_grpo": _rlvr([3, 3, 2.0, 2.0], [1] * 4, [0.1] * 4, [10] * 4, load=(2.5, 3.0))}
+    _write(tmp_path, m, Work(steps=4), [], SimpleNamespace(quick=True), ["trl", "vllm"])
+    md = (tmp_path / "latest.md").read_text()
+    assert "**Provisional**: the load average reached 3.0" in md
+    assert "partial: not measured yet: trl, vllm" in md
+    assert "`$WORK` = `seed=0 steps=4 prompts_per_step=32" in md
+    doc = json.loads((tmp_path / "latest.json").read_text())
+    assert doc["rows"][0]["measurement"].startswith("GRPO step") and doc["rows"][0]["value"] is None
+    assert doc["pieces"]["rlvr_grpo"]["wall_seconds"] == 50.0
