@@ -186,6 +186,32 @@ class LearnerGroup:
     def load_checkpoint(self, ckpt_dir: str | Path, tag: str | None = None) -> dict[str, Any]:
         return self._all("load_checkpoint", [(str(ckpt_dir), tag)] * self.world_size)[0]
 
+    # ------------------------------------------------------------------ NCCL weight sync (GPU)
+
+    def open_weight_sync(self, workers: list[Any], *, ranks_per_worker: int = 1) -> None:
+        """Every rank builds its NCCL weight sender (rlvr.rollout.engines.vllm_nccl), at once: rank
+        0 opens the group with the rollout `workers` (RolloutGroup.workers) at an address on its
+        node; under ZeRO-3 the others join each send's gathers."""
+        if self._local is not None:
+            addr, port = node_ip(), free_port()
+        else:
+            import ray
+
+            addr, port = ray.get(self._actors[0].rendezvous_address.remote())
+        per_rank = [
+            (list(workers) if r == 0 else [], addr, port, ranks_per_worker) for r in range(self.world_size)
+        ]
+        self._all("open_weight_sync", per_rank)
+
+    def send_weights(self, version: int | None = None) -> float:
+        """Broadcast the current weights to the rollout workers; every rank takes part (the
+        ZeRO-3 gather is collective, so all are called before any is waited on). Returns the
+        slowest rank's seconds."""
+        return max(self._all("send_weights", [(version,)] * self.world_size))
+
+    def close_weight_sync(self) -> None:
+        self._all("close_weight_sync")
+
     @property
     def global_step(self) -> int:
         if self._local is not None:

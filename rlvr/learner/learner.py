@@ -121,6 +121,7 @@ class Learner:
             config=self.ds_config,
         )
         self.device = self.engine.device
+        self._weight_sender = None  # NcclWeightSender, once open_weight_sync ran
 
     # ------------------------------------------------------------------ training
 
@@ -248,6 +249,40 @@ class Learner:
             save_hf_folder(self.hf_model, state, out_dir, self.model_path)
         self._barrier()
         return Path(out_dir)
+
+    # ------------------------------------------------------------------ NCCL weight sync (GPU)
+
+    def open_weight_sync(
+        self, workers: list[Any], master_address: str, master_port: int, ranks_per_worker: int = 1
+    ) -> None:
+        """Build this rank's `NcclWeightSender` (rlvr.rollout.engines.vllm_nccl). Every rank must
+        call it concurrently with the same address: rank 0 rendezvous with the rollout
+        `workers` (actor handles, needed on rank 0 only) while the others return at once."""
+        from rlvr.rollout.engines.vllm_nccl import NcclWeightSender, RolloutWorkersSyncClient
+
+        if self._weight_sender is not None:
+            raise RuntimeError("open_weight_sync was called twice; close_weight_sync first")
+        client = RolloutWorkersSyncClient(workers, ranks_per_worker) if self.rank == 0 else None
+        self._weight_sender = NcclWeightSender(
+            self.hf_model,
+            rank=self.rank,
+            zero3=self.zero3,
+            client=client,
+            master_address=master_address,
+            master_port=master_port,
+        )
+
+    def send_weights(self, version: int | None = None) -> float:
+        """Broadcast the current weights to the rollout workers (every rank must call it: ZeRO-3
+        gathers each parameter); returns this rank's seconds."""
+        if self._weight_sender is None:
+            raise RuntimeError("send_weights before open_weight_sync")
+        return self._weight_sender.send(version)
+
+    def close_weight_sync(self) -> None:
+        if self._weight_sender is not None:
+            self._weight_sender.close()
+            self._weight_sender = None
 
     # ------------------------------------------------------------------ checkpoints
 

@@ -86,6 +86,7 @@ class RolloutGroup:
         self.sharding: Sharding = sharding
         self.sync_history: list[dict[str, float]] = []
         self._weights: tuple[Any, int | None] | None = None  # the last update's object ref, version
+        self.nccl_weight_sync = False  # set by the trainer's NcclSync: weights arrive over NCCL
         ray.get([w.ready.remote() for w in self.workers])  # surface start-up errors here, not later
 
     def __len__(self) -> int:
@@ -165,6 +166,12 @@ class RolloutGroup:
         """Wait for Ray to restart worker k and give it the latest weights; past max_restarts, raise."""
         import ray
 
+        if self.nccl_weight_sync:
+            raise RolloutWorkerFailed(
+                f"rollout worker {k} died ({type(error).__name__}); with "
+                "rollout.engine_options.weight_sync=nccl a restarted worker is not in the NCCL group "
+                "and would generate with the initial weights: rerun with resume=auto"
+            ) from error
         self.restarts += 1
         if self.restarts > self.max_restarts:
             raise RolloutWorkerFailed(

@@ -1,22 +1,33 @@
 """GPU weight sync: learner ranks broadcast weights to vLLM rollout workers over NCCL.
 
-NOT RUN ON THIS PROJECT'S MACHINES (CPU only): the NCCL transfer is written against vLLM 0.32's
-weight-transfer API (`vllm.distributed.weight_transfer`, read from the installed sources). What
-CPU can run is tested: the ZeRO-3 gather that feeds it, through vLLM's own trainer engine
-(tests/gpu_readiness/test_zero3_gather.py).
+Selected by `rollout.engine_options.weight_sync=nccl`. Written against vLLM 0.32's weight-transfer
+API (`vllm.distributed.weight_transfer`, read from the installed sources) and NEVER RUN ON A GPU
+(this project's machines are CPU only). No backend of that module runs on CPU (nccl, sparse_nccl
+and nccl_m2n open a PyNccl communicator, ipc needs CUDA IPC, sharded_rdt NIXL and CUDA streams),
+so what CPU tests check is everything around the two NCCL calls:
+- tests/gpu_readiness/test_nccl_sync_wiring.py: vLLM's own trainer engine driven by
+  `NcclWeightSender` with only its NCCL endpoint and packed broadcast replaced by recorders
+  (order and payloads of init / start / update / finish / shutdown, the tensors sent, rank offsets
+  per worker, every learner rank called concurrently, the trainer opening once and closing);
+- tests/gpu_readiness/test_zero3_gather.py: the ZeRO-3 gather that feeds the broadcast, through
+  vLLM's trainer engine, with DeepSpeed over gloo.
 
-How it fits together:
+How it fits together (wired: `rlvr train` uses it, rlvr.trainer.weight_sync):
 - Each rollout worker's engine is built with `VLLMEngine(..., weight_sync="nccl")`, which turns on
   `WeightTransferConfig(backend="nccl")` inside vLLM.
-- EVERY learner rank builds one `NcclWeightSender` over its model (same order on all ranks).
-  Rank 0 is the sender: it opens an NCCL group of 1 + sum(tensor-parallel ranks) members with the
-  rollout workers. Under ZeRO-3 the other ranks join only the per-parameter all-gather (vLLM's
-  non-sender trainer ranks); under ZeRO 0-2 they hold full weights already and do nothing.
-- After each optimizer step every rank calls `send()`: rank 0 tells the workers to start an
-  update, gathers and broadcasts one parameter at a time (packed into buffers) while the workers
-  receive and load them, then finishes the update; the workers reset their prefix cache.
-The trainer does not drive this yet: it needs a Learner method that builds the sender on each
-rank and a LearnerGroup fan-out (README, "GPU: what has not run").
+- Once the workers and the learner exist, `LearnerGroup.open_weight_sync` has EVERY learner rank
+  build one `NcclWeightSender` over its model (same order on all ranks). Rank 0 is the sender:
+  through `RolloutWorkersSyncClient` it opens an NCCL group of 1 + sum(tensor-parallel ranks)
+  members with the rollout workers. Under ZeRO-3 the other ranks join only the per-parameter
+  all-gather (vLLM's non-sender trainer ranks); under ZeRO 0-2 they hold full weights already and
+  do nothing.
+- After each update `LearnerGroup.send_weights` has every rank call `send()`: rank 0 tells the
+  workers to start an update, gathers and broadcasts one parameter at a time (packed into
+  buffers) while the workers receive and load them, then finishes the update; the workers reset
+  their prefix cache and record the weight version.
+- At shutdown `close_weight_sync` destroys the communicators on both sides.
+A rollout worker restarted by Ray is not in the NCCL group: the run checkpoints and stops
+(RolloutGroup), and resume=auto opens a new group.
 """
 
 from __future__ import annotations
@@ -31,6 +42,10 @@ from vllm.distributed.weight_transfer.base import ParamMeta, WeightSource
 from rlvr.learner.weights import full_shape, iter_full_parameters
 
 
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
 class RolloutWorkersSyncClient:
     """vLLM's `VLLMWeightSyncClient` protocol over RolloutWorker actors (one vLLM engine each).
 
@@ -40,8 +55,15 @@ class RolloutWorkersSyncClient:
     """
 
     def __init__(self, workers: list[Any], ranks_per_worker: int = 1) -> None:
+        if not workers:
+            raise ValueError("the NCCL weight sync needs the rollout workers' actor handles")
         self.workers = list(workers)
         self.ranks_per_worker = ranks_per_worker
+
+    @property
+    def world_size(self) -> int:
+        """Members of the NCCL group: the sending learner rank plus every worker's TP ranks."""
+        return 1 + len(self.workers) * self.ranks_per_worker
 
     def _all(self, method: str, *args: Any) -> None:
         import ray
@@ -72,6 +94,12 @@ class RolloutWorkersSyncClient:
     def finish_weight_update(self, weight_version: str | None = None) -> None:
         self._all("finish_weight_update")
 
+    def set_weight_version(self, version: int) -> None:
+        """Not part of vLLM's protocol: the version our RolloutWorkers stamp on generations."""
+        import ray
+
+        ray.get([w.set_weight_version.remote(version) for w in self.workers])
+
 
 class GatheredWeightSource(WeightSource):
     """vLLM `WeightSource` over a (possibly ZeRO-3-sharded) HF model.
@@ -95,15 +123,16 @@ class GatheredWeightSource(WeightSource):
 
 
 class NcclWeightSender:
-    """One per learner rank; every rank builds it (rank 0 after the rollout workers exist).
+    """One per learner rank; every rank builds it concurrently (rank 0 rendezvous with the workers).
 
     model:            the rank's HF model (`Learner.hf_model`): HF parameter names, full on
                       this GPU, or ZeRO-3 partitions when `zero3`.
     rank:             the learner rank; 0 sends.
-    workers:          RolloutWorker actor handles (`RolloutGroup.workers`); needed on rank 0.
+    client:           rank 0 only: the rollout workers' `RolloutWorkersSyncClient` (or any
+                      object with vLLM's `VLLMWeightSyncClient` methods plus `world_size` and
+                      `set_weight_version`); None on other ranks.
     master_address/master_port: a free TCP endpoint on rank 0's node for the rendezvous
-                      (`LearnerWorker.rendezvous_address` gives one).
-    ranks_per_worker: the rollout engines' tensor_parallel_size.
+                      (`LearnerWorker.rendezvous_address` gives one), the same on every rank.
     """
 
     def __init__(
@@ -112,10 +141,9 @@ class NcclWeightSender:
         *,
         rank: int,
         zero3: bool,
-        workers: list[Any],
+        client: Any | None,
         master_address: str,
         master_port: int,
-        ranks_per_worker: int = 1,
         packed: bool = True,
     ) -> None:
         from vllm.distributed.weight_transfer.nccl_engine import (
@@ -123,24 +151,24 @@ class NcclWeightSender:
             NCCLTrainerWeightTransferEngine,
         )
 
-        if not torch.cuda.is_available():
+        if not cuda_available():
             raise RuntimeError(
                 "rollout.engine_options.weight_sync=nccl needs a CUDA device on every learner rank; "
                 "on CPU use weight_sync=in_process or disk"
             )
-        if rank == 0 and not workers:
-            raise ValueError("NcclWeightSender on rank 0 needs the rollout workers' actor handles")
+        if rank == 0 and client is None:
+            raise ValueError("NcclWeightSender on rank 0 needs the rollout workers' sync client")
         self.rank = rank
-        self.workers = list(workers) if rank == 0 else []
+        self.client = client if rank == 0 else None
         self.version = 0
         self.engine = None
         if rank != 0 and not zero3:
             return  # full weights live on rank 0 already: nothing to gather, nothing to send
-        self.client = RolloutWorkersSyncClient(self.workers, ranks_per_worker)
         init_info = NCCLTrainerInitInfo(
             master_address=master_address,
             master_port=master_port,
-            world_size=1 + len(self.workers) * ranks_per_worker,
+            # Only rank 0 opens the group; vLLM ignores world_size on the others.
+            world_size=self.client.world_size if self.client is not None else 1,
             packed=packed,
             rank=rank,
         )
@@ -155,16 +183,14 @@ class NcclWeightSender:
         if self.engine is not None:
             self.engine.send_weights()
         self.version = self.version + 1 if version is None else version
-        if self.rank == 0:
-            import ray
-
-            ray.get([w.set_weight_version.remote(self.version) for w in self.workers])
+        if self.client is not None:
+            self.client.set_weight_version(self.version)
         return time.perf_counter() - start
 
     def close(self) -> None:
         if self.engine is None:
             return
         self.engine.shutdown()
-        if self.rank == 0:
+        if self.client is not None:
             self.client.shutdown_weight_transfer_engine()
         self.engine = None

@@ -1,0 +1,61 @@
+"""How new weights reach the rollout workers: opened once, sent after each update, closed at the end.
+
+`rollout.engine_options.weight_sync` chooses:
+- in_process / disk / auto (`BroadcastSync`): learner rank 0 gathers a full HF state dict, the
+  rollout group puts it in Ray's object store once and every worker loads it (in its process, or
+  through a temp folder).
+- nccl (`NcclSync`, GPU only, never run on a GPU yet): every learner rank builds its
+  `NcclWeightSender` (rlvr.rollout.engines.vllm_nccl) and rank 0 broadcasts parameter by
+  parameter to the workers through vLLM's weight-transfer API; no full copy leaves the GPUs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class BroadcastSync:
+    """Full state dict from rank 0, through the object store, to every worker."""
+
+    def __init__(self, rollout: Any, learner: Any) -> None:
+        self.rollout, self.learner = rollout, learner
+
+    def send(self) -> None:
+        self.rollout.update_weights(self.learner.state_dict_for_sync())
+
+    def close(self) -> None:
+        pass
+
+
+class NcclSync:
+    """Learner ranks -> rollout workers over NCCL (vLLM weight transfer); opened at construction."""
+
+    def __init__(self, rollout: Any, learner: Any, *, ranks_per_worker: int = 1) -> None:
+        self.rollout, self.learner = rollout, learner
+        # A worker that Ray restarts would not be in the NCCL group: the rollout group must stop
+        # (checkpoint, resume) rather than reload it from the object store.
+        rollout.nccl_weight_sync = True
+        learner.open_weight_sync(rollout.workers, ranks_per_worker=ranks_per_worker)
+        self._open = True
+
+    def send(self) -> None:
+        self.learner.send_weights()
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        try:
+            self.learner.close_weight_sync()
+        except Exception as e:  # a failed sync leaves the group unusable; the actors die next anyway
+            log.warning("closing the NCCL weight sync failed (%s: %s)", type(e).__name__, e)
+
+
+def open_weight_sync(engine_options: dict[str, Any], rollout: Any, learner: Any) -> BroadcastSync | NcclSync:
+    """The run's weight sync, per `rollout.engine_options` (weight_sync, tensor_parallel_size)."""
+    if engine_options.get("weight_sync") == "nccl":
+        return NcclSync(rollout, learner, ranks_per_worker=int(engine_options.get("tensor_parallel_size", 1)))
+    return BroadcastSync(rollout, learner)
