@@ -51,6 +51,7 @@ def init_ray(cluster: ClusterConfig) -> None:
             num_gpus=cluster.num_gpus,
             namespace=cluster.namespace,
             include_dashboard=False,
+            **quiet,
         )
 
 
@@ -149,6 +150,42 @@ def check_verifier(cfg: VerifierConfig) -> None:
             parse_options(options_cls, dict(cfg.options), verifier=cfg.name)
         except TypeError as e:  # unknown option names: a config error, reported as one
             raise ValueError(f"verifier.options: {e}") from None
+
+
+WEIGHT_SYNCS = ("auto", "in_process", "disk", "nccl")
+
+
+def check_weight_sync(rollout: RolloutConfig, learner: LearnerConfig, cluster: ClusterConfig) -> None:
+    """Refuse, before anything starts, a `rollout.engine_options.weight_sync` that cannot work.
+
+    NCCL weight sync needs the vllm engine and a whole CUDA device for every learner rank and
+    rollout worker (NCCL refuses two members of one group on the same device). A remote
+    cluster's devices are the actors' to check; a local one is this machine's.
+    """
+    sync = rollout.engine_options.get("weight_sync", "auto")
+    if rollout.engine == "vllm" and sync not in WEIGHT_SYNCS:
+        raise ValueError(
+            f"rollout.engine_options.weight_sync={sync!r}; choose one of {', '.join(WEIGHT_SYNCS)}"
+        )
+    if sync != "nccl":
+        return
+    key = "rollout.engine_options.weight_sync=nccl"
+    if rollout.engine != "vllm":
+        raise ValueError(f"{key} needs rollout.engine=vllm (got {rollout.engine!r}); use in_process or disk")
+    if rollout.num_gpus_per_worker < 1 or learner.num_gpus_per_rank < 1:
+        raise ValueError(
+            f"{key} needs a whole GPU per rollout worker and learner rank (got "
+            f"rollout.num_gpus_per_worker={rollout.num_gpus_per_worker:g}, "
+            f"learner.num_gpus_per_rank={learner.num_gpus_per_rank:g}); on CPU use in_process or disk"
+        )
+    if not cluster.address:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"{key} needs CUDA, and this machine (a local Ray cluster) has no CUDA device; "
+                "use weight_sync=in_process or disk"
+            )
 
 
 def make_verifier(cfg: VerifierConfig):

@@ -52,6 +52,7 @@ from rlvr.trainer.checkpoint import (
 from rlvr.trainer.progress import progress
 from rlvr.trainer.rollout_batch import build_rollout_batch
 from rlvr.trainer.timing import PhaseTimer
+from rlvr.trainer.weight_sync import open_weight_sync
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.algorithm = build_algorithm(cfg.algorithm, cfg.divergence)
         components.check_verifier(cfg.verifier)
+        components.check_weight_sync(cfg.rollout, cfg.learner, cfg.cluster)
         _seed_everything(cfg.seed)
 
         self.model_path = components.ensure_model(cfg.model)
@@ -144,6 +146,7 @@ class Trainer:
             if self.algorithm.needs_reference_worker
             else None
         )
+        self.weight_sync = open_weight_sync(cfg.rollout.engine_options, self.rollout, self.learner)
         self.step_count = 0
         if cfg.resume:
             self._resume()
@@ -205,7 +208,7 @@ class Trainer:
                 metrics |= self._learn(batch)
             self._learned = True
             with timer("sync"):
-                self.rollout.update_weights(self.learner.state_dict_for_sync())
+                self.weight_sync.send()
         tokens = sum(len(g.token_ids) for g in generations)
         metrics |= timer.metrics()
         metrics["throughput/generated_tokens_per_s"] = tokens / max(timer.seconds["generate"], 1e-9)
@@ -297,6 +300,7 @@ class Trainer:
     def close(self) -> None:
         """Stop this run's actors and verifier workers (not the Ray cluster, which may be shared)."""
 
+        self.weight_sync.close()
         self.rollout.close()
         self.learner.shutdown()
         if self.reference is not None:
@@ -363,7 +367,7 @@ class Trainer:
         self.prompt_cycle.load_state(state["prompt_cycle"])
         if self.bank_sampler and state["bank_sampler"]:
             self.bank_sampler.load_state(state["bank_sampler"])
-        self.rollout.update_weights(self.learner.state_dict_for_sync())
+        self.weight_sync.send()
         log.info("resumed from %s at step %d", ckpt, self.step_count)
 
     # ------------------------------------------------------------------------------------- bank

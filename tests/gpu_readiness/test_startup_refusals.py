@@ -88,5 +88,68 @@ def test_nccl_weight_sync_on_cpu_is_refused_naming_the_key(seven_b_folder):
         VLLMEngine(str(seven_b_folder), weight_sync="nccl")
     with pytest.raises(RuntimeError, match=r"rollout.engine_options.weight_sync=nccl needs a CUDA device"):
         NcclWeightSender(
-            torch.nn.Linear(2, 2), rank=0, zero3=False, workers=[], master_address="127.0.0.1", master_port=1
+            torch.nn.Linear(2, 2), rank=0, zero3=False, client=None, master_address="127.0.0.1", master_port=1
         )
+
+
+def _sync_config(*overrides):
+    return compose_config(["model=tiny-random", *overrides])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_trainer_refuses_nccl_sync_before_starting_anything():
+    from rlvr.trainer.components import check_weight_sync
+
+    def check(*overrides):
+        cfg = _sync_config(*overrides)
+        check_weight_sync(cfg.rollout, cfg.learner, cfg.cluster)
+
+    gpus = ("rollout.num_gpus_per_worker=1", "learner.num_gpus_per_rank=1")
+    nccl = "rollout.engine_options.weight_sync=nccl"
+    # A local cluster on this CPU machine: no CUDA.
+    with pytest.raises(ValueError, match=r"^rollout.engine_options.weight_sync=nccl needs CUDA, .*no CUDA"):
+        check(nccl, *gpus)
+    # Whatever the machine: NCCL needs a whole GPU per group member, and the vllm engine.
+    with pytest.raises(
+        ValueError,
+        match=r"weight_sync=nccl needs a whole GPU .*rollout.num_gpus_per_worker=0.5, "
+        r"learner.num_gpus_per_rank=1\)",
+    ):
+        check(nccl, "rollout.num_gpus_per_worker=0.5", "learner.num_gpus_per_rank=1", "cluster.address=auto")
+    with pytest.raises(ValueError, match=r"weight_sync=nccl needs a whole GPU .*num_gpus_per_rank=0\)"):
+        check(nccl, "rollout.num_gpus_per_worker=1", "cluster.address=auto")
+    with pytest.raises(ValueError, match=r"weight_sync=nccl needs rollout.engine=vllm \(got 'hf'\)"):
+        check(nccl, "rollout.engine=hf", *gpus)
+    # A remote cluster with whole GPUs: its actors check their own devices.
+    check(nccl, *gpus, "cluster.address=auto")
+    with pytest.raises(ValueError, match=r"weight_sync='nccI'; choose one of auto, in_process, disk, nccl"):
+        check("rollout.engine_options.weight_sync=nccI")
+    for ok in ("in_process", "disk", "auto"):
+        check(f"rollout.engine_options.weight_sync={ok}")
+    check()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_rlvr_train_refuses_nccl_sync_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rlvr.cli",
+            "train",
+            "model=tiny-random",
+            "rollout.engine_options.weight_sync=nccl",
+            "rollout.num_gpus_per_worker=1",
+            "learner.num_gpus_per_rank=1",
+            f"hydra.run.dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    lines = [line for line in out.stderr.strip().splitlines() if "weight_sync" in line]
+    assert len(lines) == 1 and "rollout.engine_options.weight_sync=nccl needs CUDA" in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
