@@ -5,7 +5,7 @@
 
 Every job runs alone, one after another, in its own process; step timings are the median of steps
 3..last. Prints the Markdown table and writes it to bench/results/latest.md, all numbers to
-latest.json. Each row carries the 1-minute load average at the start and end of its measurement:
+latest.json. Each row carries the lowest and highest 1-minute load average seen while its pieces ran:
 above 1, another workload shared the cores and the numbers are provisional.
 """
 
@@ -40,20 +40,38 @@ class PieceFailed(RuntimeError):
     pass
 
 
-def _load() -> float:
-    return os.getloadavg()[0]
+class LoadWatch:
+    """Lowest and highest 1-minute load average seen while a piece runs (sampled about once a second)."""
+
+    def __init__(self) -> None:
+        self.low = self.high = os.getloadavg()[0]
+        self._next = time.monotonic() + 1.0
+
+    def tick(self) -> None:
+        if time.monotonic() >= self._next:
+            x = os.getloadavg()[0]
+            self.low, self.high, self._next = min(self.low, x), max(self.high, x), time.monotonic() + 1.0
+
+    def range(self) -> tuple[float, float]:
+        self._next = 0.0
+        self.tick()
+        return (self.low, self.high)
 
 
 def run_json(name: str, argv: list[str], logs: Path) -> Measured:
     """Run a piece that prints one JSON line last; its stderr goes to logs/NAME.log."""
-    load0, t0 = _load(), time.time()
-    with open(logs / f"{name}.log", "w") as log:
-        proc = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
+    watch, t0 = LoadWatch(), time.time()
+    stdout = logs / f"{name}.stdout"
+    with open(logs / f"{name}.log", "w") as log, open(stdout, "w") as out:
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=log, text=True)
+        while proc.poll() is None:
+            watch.tick()
+            time.sleep(0.05)
     wall = time.time() - t0
-    lines = proc.stdout.strip().splitlines()
+    lines = stdout.read_text().strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise PieceFailed(f"{name} exited {proc.returncode}; see {logs / f'{name}.log'}")
-    return Measured(json.loads(lines[-1]), (load0, _load()), _shown(argv), wall)
+    return Measured(json.loads(lines[-1]), watch.range(), _shown(argv), wall)
 
 
 def run_rlvr(name: str, overrides: list[str], logs: Path, runs: Path) -> Measured:
@@ -62,11 +80,12 @@ def run_rlvr(name: str, overrides: list[str], logs: Path, runs: Path) -> Measure
     run_dir = runs / name
     argv = [RLVR, "train", *overrides, f"run_dir={run_dir}"]
     metrics = run_dir / "metrics.jsonl"
-    load0, launch = _load(), time.time()
+    watch, launch = LoadWatch(), time.time()
     first_row_at, size = None, 0
     with open(logs / f"{name}.log", "w") as log:
         proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         while proc.poll() is None:
+            watch.tick()
             if first_row_at is None and metrics.exists() and metrics.stat().st_size != size:
                 size = metrics.stat().st_size
                 if '"time/step"' in metrics.read_text():
@@ -83,7 +102,7 @@ def run_rlvr(name: str, overrides: list[str], logs: Path, runs: Path) -> Measure
         for key in ("time/step", "time/generate", "time/learn", "time/sync", "time/verify", "time/reference")
     }
     data["throughput/generated_tokens_per_s"] = step_values(rows, "throughput/generated_tokens_per_s")
-    return Measured(data, (load0, _load()), _shown(argv), wall, {"startup_seconds": startup})
+    return Measured(data, watch.range(), _shown(argv), wall, {"startup_seconds": startup})
 
 
 def _shown(argv: list[str]) -> str:
@@ -214,7 +233,10 @@ def main() -> int:
         print(f"  {name} ...", end=" ", flush=True)
         try:
             measured[name] = fn()
-            print(f"{measured[name].wall_seconds:.0f} s (load {measured[name].load[1]:.1f})", flush=True)
+            print(
+                f"{measured[name].wall_seconds:.0f} s (load {measured[name].load[0]:.1f}-{measured[name].load[1]:.1f})",
+                flush=True,
+            )
         except Exception as e:  # one broken piece leaves its rows n/a, the others still run
             notes.append(f"{name} failed: {e}")
             print(f"FAILED: {e}", flush=True)

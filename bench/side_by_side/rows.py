@@ -35,8 +35,8 @@ def build_rows(m: dict[str, Measured], work: Work, notes: list[str]) -> list[Row
         return median_of_steps(m[piece].data[key], first)
 
     def load(*pieces: str) -> tuple[float, float]:
-        got = [m[p].load for p in pieces if p in m]
-        return (min(x[0] for x in got), max(x[1] for x in got)) if got else (float("nan"), float("nan"))
+        got = [x for p in pieces if p in m for x in m[p].load]
+        return (min(got), max(got)) if got else (float("nan"), float("nan"))
 
     def cmd(*pieces: str) -> str:
         return " ; ".join(m[p].command for p in pieces if p in m) or "(not run)"

@@ -79,7 +79,7 @@ class Row:
     value: float | None  # the ratio (or absolute value) the target applies to
     value_text: str  # how `value` reads in the table, e.g. "1.20x"
     target: Target | None
-    load: tuple[float, float]  # 1-minute load average at the start and end of the measurement
+    load: tuple[float, float]  # lowest and highest 1-minute load average seen while its pieces ran
     command: str
 
     @property
@@ -112,14 +112,14 @@ def _met_text(met: bool | None) -> str:
 def render(rows: list[Row]) -> str:
     """The Markdown table: one line per row, commands in code spans (pipes escaped)."""
     out = [
-        "| measurement | rlvr | reference | ratio | target | met | load avg (start / end) | command |",
+        "| measurement | rlvr | reference | ratio | target | met | load avg (1 min, low-high) | command |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         command = r.command.replace("|", "\\|")
         out.append(
             f"| {r.measurement} | {r.rlvr} | {r.reference} | {r.value_text} | "
-            f"{r.target or ''} | {_met_text(r.met)} | {r.load[0]:.2f} / {r.load[1]:.2f} | `{command}` |"
+            f"{r.target or ''} | {_met_text(r.met)} | {r.load[0]:.1f}-{r.load[1]:.1f} | `{command}` |"
         )
     return "\n".join(out) + "\n"
 
