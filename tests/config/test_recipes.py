@@ -129,6 +129,7 @@ def test_coefficients_are_chosen_on_validation_with_the_comparison_budget():
         "eval.max_problems",
         "bank.pef_threshold",
         "learner.lr",
+        "data.limit",
     ):
         a, b = sweep, coef
         for part in key.split("."):
