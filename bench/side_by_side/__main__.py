@@ -70,7 +70,7 @@ def run_json(name: str, argv: list[str], logs: Path) -> Measured:
     wall = time.time() - t0
     lines = stdout.read_text().strip().splitlines()
     if proc.returncode != 0 or not lines:
-        raise PieceFailed(f"{name} exited {proc.returncode}; see {logs / f'{name}.log'}")
+        raise PieceFailed(f"{name} exited {proc.returncode}{_last_error(logs / f'{name}.log')}")
     return Measured(json.loads(lines[-1]), watch.range(), _shown(argv), wall)
 
 
@@ -93,7 +93,7 @@ def run_rlvr(name: str, overrides: list[str], logs: Path, runs: Path) -> Measure
             time.sleep(0.05)
     wall = time.time() - launch
     if proc.returncode != 0:
-        raise PieceFailed(f"{name}: rlvr train exited {proc.returncode}; see {logs / f'{name}.log'}")
+        raise PieceFailed(f"{name}: rlvr train exited {proc.returncode}{_last_error(logs / f'{name}.log')}")
     rows = read_metrics(metrics)
     steps = step_values(rows, "time/step")
     startup = None if first_row_at is None else first_row_at - steps[min(steps)] - launch
@@ -103,6 +103,13 @@ def run_rlvr(name: str, overrides: list[str], logs: Path, runs: Path) -> Measure
     }
     data["throughput/generated_tokens_per_s"] = step_values(rows, "throughput/generated_tokens_per_s")
     return Measured(data, watch.range(), _shown(argv), wall, {"startup_seconds": startup})
+
+
+def _last_error(log: Path) -> str:
+    """': <the log's last error line>; see LOG' (the line that says why a piece failed)."""
+    lines = [x.strip() for x in log.read_text(errors="replace").splitlines() if x.strip()]
+    errors = [x for x in lines if "Error" in x or "Exception" in x] or lines[-1:]
+    return f": {errors[-1][:300]}; see {log}" if errors else f"; see {log}"
 
 
 def _shown(argv: list[str]) -> str:
