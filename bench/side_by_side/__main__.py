@@ -114,8 +114,11 @@ def _last_error(log: Path) -> str:
 
 def _shown(argv: list[str]) -> str:
     """The command as a reader reruns it: repo-relative python, the work's overrides abbreviated."""
-    out = []
+    out: list[str] = []
     for a in argv:
+        if out and out[-1] == "--launch-time":  # a timestamp, not something to retype
+            out.pop()
+            continue
         if a == sys.executable:
             a = ".venv/bin/python"
         elif a == RLVR:
