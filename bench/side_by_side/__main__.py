@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,8 @@ def run_rlvr(name: str, overrides: list[str], logs: Path, runs: Path) -> Measure
     wall = time.time() - launch
     if proc.returncode != 0:
         raise PieceFailed(f"{name}: rlvr train exited {proc.returncode}{_last_error(logs / f'{name}.log')}")
+    for heavy in ("checkpoints", "final"):  # weights and optimizer states: GBs for SmolLM2, not needed here
+        shutil.rmtree(run_dir / heavy, ignore_errors=True)
     rows = read_metrics(metrics)
     steps = step_values(rows, "time/step")
     startup = None if first_row_at is None else first_row_at - steps[min(steps)] - launch

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -111,6 +112,7 @@ def main() -> None:
         sys.exit(1)
 
     trainer.train()
+    shutil.rmtree(out_dir, ignore_errors=True)
     step_seconds = [clock.end[0] - clock.begin[0]] + [
         b - a for a, b in zip(clock.end, clock.end[1:], strict=False)
     ]
