@@ -39,6 +39,7 @@ def add_parsers(subparsers) -> None:
         metavar=("A", "B"),
         help="list A minus B (repeatable); paired over the test problems both were evaluated on",
     )
+    p.add_argument("--markdown", metavar="FILE", help="also write the report's tables as Markdown to FILE")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples of the problems")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
     p.set_defaults(func=_report)
@@ -67,6 +68,7 @@ def _report(args, rest: list[str]) -> int:
         pairs=[tuple(p) for p in args.compare or []],
         resamples=args.resamples,
         seed=args.seed,
+        markdown=args.markdown,
     )
-    print(f"wrote {out} and {out.with_suffix('.png')}")
+    print(f"wrote {out} and {out.with_suffix('.png')}" + (f" and {args.markdown}" if args.markdown else ""))
     return 0

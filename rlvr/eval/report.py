@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,8 +265,10 @@ def write_report(
     pairs: list[tuple[str, str]] | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    markdown: str | Path | None = None,
 ) -> Path:
-    """Write `out` (HTML) and `out` with .png (the same charts, via matplotlib). Returns the HTML path.
+    """Write `out` (HTML) and `out` with .png (the same charts, via matplotlib), and with `markdown` its
+    tables as Markdown there too. Returns the HTML path.
 
     Differences: every line minus `baseline` and each (A, B) of `pairs` as A - B (labels as in the
     table); with neither given, every line minus the base model when there is one (and the files
@@ -331,7 +334,30 @@ def write_report(
     )
     out.write_text(page, encoding="utf-8")
     _png(curves, diffs, panels, out.with_suffix(".png"))
+    if markdown is not None:
+        Path(markdown).write_text(tables_markdown(page), encoding="utf-8")
     return out
+
+
+def tables_markdown(page: str) -> str:
+    """The page's tables (Pass@k, seeds, paired differences; samples left out) as Markdown, each under
+    its section heading: what RESULTS.md quotes, cell for cell."""
+    parts = []
+    for heading, body in re.findall(r"<h2>(.*?)</h2>(.*?)(?=<h2>|<script>)", "<h2>Pass@k</h2>" + page, re.S):
+        if heading == "Samples":
+            continue
+        for table in re.findall(r"<table.*?</table>", body, re.S):
+            rows = []
+            for row in re.findall(r"<tr.*?</tr>", table, re.S):
+                cells = re.findall(r"<t([hd])[^>]*>(.*?)</t[hd]>", row, re.S)
+                text = [
+                    html.unescape(re.sub(r"<[^>]+>", "", c)).strip().replace("|", "\\|") for _, c in cells
+                ]
+                rows.append("| " + " | ".join(text) + " |")
+                if len(rows) == 1:
+                    rows.append("|" + " --- |" * len(text))
+            parts.append(f"### {html.unescape(re.sub(r'<[^>]+>', '', heading))}\n\n" + "\n".join(rows))
+    return "\n\n".join(parts) + "\n"
 
 
 # Every element drawn for a line carries data-run="<its label>"; a checkbox hides or shows them all.

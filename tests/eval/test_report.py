@@ -89,6 +89,23 @@ def test_report_is_self_contained_with_table_and_png(runs, tmp_path):
     assert out.with_suffix(".png").stat().st_size > 5000
 
 
+def test_markdown_holds_the_pages_tables_cell_for_cell(runs, tmp_path):
+    md_path = tmp_path / "tables.md"
+    page = write_report(runs, tmp_path / "report.html", markdown=md_path).read_text()
+    md = md_path.read_text()
+    assert md.startswith("### Pass@k at the last evaluation\n\n| run | seeds |")
+    assert "### Paired differences" in md and "grpo − base model" in md
+    assert "Samples" not in md  # responses stay in the page
+    # Every table row of the page's Pass@k table is a Markdown row with the same cells.
+    first = re.search(r"<table.*?</table>", page, re.S).group(0)
+    for row in re.findall(r"<tr.*?</tr>", first, re.S)[1:]:
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        assert "| " + " | ".join(cells) + " |" in md
+
+
 def test_missing_evaluations_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no evaluations"):
         collect_curves([tmp_path])
