@@ -28,6 +28,10 @@ def evaluate_model(cfg: TrainConfig, *, model_path: str | None, run_dir: Path, s
     from rlvr.rollout.engines import make_engine
     from rlvr.trainer import components
 
+    if model_path is not None and not Path(model_path).is_dir():
+        raise FileNotFoundError(
+            f"--model {model_path}: no such model folder (a run's final/ or an HF folder)"
+        )
     path = model_path or components.ensure_model(cfg.model)
     tokenizer = components.load_tokenizer(path)
     prompts, ids = load_test_set(cfg, tokenizer)

@@ -81,6 +81,13 @@ def test_a_missing_data_file_in_rlvr_eval(tmp_path):
     assert p.returncode == 2 and "nope.jsonl does not exist" in p.stderr and "Traceback" not in p.stderr
 
 
+def test_a_missing_model_folder_in_rlvr_eval(tmp_path):
+    missing = tmp_path / "moved" / "final"
+    p = _rlvr("eval", "--model", str(missing), "--run-dir", str(tmp_path / "ev"), tmp_path=tmp_path)
+    assert p.returncode == 2 and f"--model {missing}: no such model folder" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
 def test_run_dir_is_where_the_run_goes_and_dict_fields_take_plain_overrides(tmp_path):
     from rlvr.cli.train import run_dir_overrides
     from rlvr.config import compose_config
