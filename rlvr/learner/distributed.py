@@ -83,6 +83,10 @@ def init_process_group(rdzv: Rendezvous | None, backend: str | None = None) -> t
         LOCAL_RANK=str(rdzv.local_rank),
         LOCAL_WORLD_SIZE=os.environ.get("LOCAL_WORLD_SIZE", "1"),
     )
+    # A new default group (the previous one destroyed, e.g. by an in-process vLLM engine's clean-up)
+    # invalidates DeepSpeed's cached clone of the old world group, which it would otherwise reuse:
+    # "Group ... is not registered" at the next engine's first broadcast.
+    _forget_deepspeed_world_group()
     backend = backend or default_backend()
     if backend == "nccl":
         from deepspeed.accelerator import get_accelerator
@@ -91,6 +95,13 @@ def init_process_group(rdzv: Rendezvous | None, backend: str | None = None) -> t
     # auto_mpi_discovery would probe for mpirun; our env is complete.
     deepspeed.init_distributed(dist_backend=backend, auto_mpi_discovery=False, verbose=False)
     return dist.get_rank(), dist.get_world_size()
+
+
+def _forget_deepspeed_world_group() -> None:
+    from deepspeed.utils import groups
+
+    if getattr(groups, "_WORLD_GROUP", None) is not None:
+        groups._WORLD_GROUP = None
 
 
 def seed_everything(seed: int) -> None:
