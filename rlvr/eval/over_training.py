@@ -274,6 +274,17 @@ def section_html(panels: list[PanelData]) -> str:
     )
 
 
+def plot_line(ax, values: dict, band: dict | None, color: str, dashed: bool, **style) -> None:
+    """One line of a matplotlib chart (x -> y) with its band (x -> (low, high)) under it, if any."""
+    xs = sorted(values)
+    ax.plot(xs, [values[x] for x in xs], color=color, linestyle="--" if dashed else "-", **style)
+    if band:
+        bx = sorted(band)
+        ax.fill_between(
+            bx, [band[x][0] for x in bx], [band[x][1] for x in bx], color=color, alpha=BAND_OPACITY
+        )
+
+
 def draw_png_panels(axes, panels: list[PanelData]) -> None:
     """The same panels on matplotlib axes (one per panel, in order)."""
     for ax, data in zip(axes, panels, strict=False):
@@ -297,26 +308,17 @@ def draw_png_panels(axes, panels: list[PanelData]) -> None:
             ax.set_xticks(range(len(runs)), [textwrap.fill(r, 18) for r in runs], fontsize=7)
         else:
             for t in data.traces:
-                steps = sorted(t.values)
-                ax.plot(
-                    steps,
-                    [t.values[s] for s in steps],
-                    color=t.color,
-                    linestyle="--" if t.dashed else "-",
+                plot_line(
+                    ax,
+                    t.values,
+                    t.band,
+                    t.color,
+                    t.dashed,
                     marker="o",
                     markersize=2.5,
                     linewidth=1.6,
                     label=t.run if not t.dashed else None,
                 )
-                if t.band:
-                    bs = sorted(t.band)
-                    ax.fill_between(
-                        bs,
-                        [t.band[s][0] for s in bs],
-                        [t.band[s][1] for s in bs],
-                        color=t.color,
-                        alpha=BAND_OPACITY,
-                    )
             ax.set_xlabel("step", fontsize=8)
         ax.set_ylim(*_y_range(data))
         ax.set_ylabel(data.y_label, fontsize=8)

@@ -403,24 +403,7 @@ def _png(curves: list[Curve], diffs: list[Comparison], panels: list, path: Path)
     )
     for ax, (series, y_label, y_range) in zip(top, panels, strict=True):
         for s in series:
-            ks = sorted(s.values)
-            ax.plot(
-                ks,
-                [s.values[k] for k in ks],
-                color=s.color,
-                label=s.label,
-                linewidth=2,
-                linestyle="--" if s.dashed else "-",
-            )
-            if s.band:
-                bk = sorted(s.band)
-                ax.fill_between(
-                    bk,
-                    [s.band[k][0] for k in bk],
-                    [s.band[k][1] for k in bk],
-                    color=s.color,
-                    alpha=BAND_OPACITY,
-                )
+            over_training.plot_line(ax, s.values, s.band, s.color, s.dashed, label=s.label, linewidth=2)
         if y_range[0] < 0:
             ax.axhline(0.0, color="#888", linewidth=1)
         ax.set_xscale("log", base=2)
