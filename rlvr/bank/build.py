@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from rlvr.bank.naming import bank_path
 from rlvr.bank.store import BankSample, BankWriter, ReferenceBank, model_fingerprint, split_prompts
@@ -27,7 +27,11 @@ def sample_reference(cfg: TrainConfig) -> ReferenceBank:
     params = components.sampling_params(cfg.rollout.sampling, n=cfg.bank.samples_per_prompt, seed=cfg.seed)
     components.init_ray(cfg.cluster)
     verifier = components.make_verifier(cfg.verifier)
-    rollout = components.make_rollout(cfg.rollout, model_path, seed=cfg.seed, dtype=cfg.model.dtype)
+    # Only generation runs here: its workers get the cores (as in a synchronous run)
+    threads = components.thread_plan(replace(cfg.rollout, max_staleness=0), cfg.learner, cfg.cluster)
+    rollout = components.make_rollout(
+        cfg.rollout, model_path, seed=cfg.seed, dtype=cfg.model.dtype, num_threads=threads.rollout
+    )
     reference = None
     if cfg.bank.recompute_logprobs:
         from rlvr.trainer.reference import ReferenceWorker

@@ -55,6 +55,14 @@ class RolloutConfig:
     num_gpus_per_worker: float = 0.0
     engine_options: dict[str, Any] = field(default_factory=dict)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    # Overlap generation with learning (async / one-step off-policy RL): the workers generate the
+    # batches of up to K steps ahead while the learner trains, so a batch is learned from K weight
+    # updates after the weights that sampled it (PPO's ratio uses the sampler's log-probs).
+    # 0: the synchronous loop (generate, learn, sync, in turn).
+    max_staleness: int = 0
+    # torch threads per worker on CPU; 0: auto (every core when phases take turns, a split when
+    # max_staleness > 0 overlaps them; Ray's OMP_NUM_THREADS on a remote cluster)
+    num_threads: int = 0
 
 
 @dataclass
@@ -76,6 +84,7 @@ class LearnerConfig:
     ppo_epochs: int = 1
     logprob_chunk_size: int = 1024  # tokens per lm_head chunk (bounds logits memory)
     gradient_checkpointing: bool = False  # recompute layers in backward: activations ~1/10, ~1.3x compute
+    num_threads: int = 0  # torch threads per rank on CPU; 0: auto (see rollout.num_threads)
 
 
 @dataclass

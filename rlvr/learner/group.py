@@ -67,12 +67,14 @@ class LearnerGroup:
         *,
         use_ray: bool = True,
         env: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> None:
         self.world_size = world_size
         self.options = options = options or LearnerOptions()
         self.model_path = str(model_path)
         self._local: Learner | None = None
         self._actors: list[Any] = []
+        self._starting: list[Any] = []  # setup futures until wait_ready()
         self.placement: ActorPlacement | None = None
         self.nodes: list[str] = []  # the node id of each rank (Ray runs only)
         if world_size < 1:
@@ -112,12 +114,21 @@ class LearnerGroup:
         ]
         addr, port = ray.get(self._actors[0].rendezvous_address.remote())
         # All ranks must be set up concurrently: init_process_group blocks until everyone joins.
-        ray.get(
-            [
-                a.setup.remote(self.model_path, options, Rendezvous(rank, world_size, addr, port))
-                for rank, a in enumerate(self._actors)
-            ]
-        )
+        self._starting = [
+            a.setup.remote(self.model_path, options, Rendezvous(rank, world_size, addr, port))
+            for rank, a in enumerate(self._actors)
+        ]
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait for every rank's model and DeepSpeed engine (`wait=False` returns before that, so
+        that other actors can start meanwhile); raises a rank's start-up error."""
+        if self._starting:
+            import ray
+
+            starting, self._starting = self._starting, []
+            ray.get(starting)
 
     # ------------------------------------------------------------------ fan-out helpers
 
@@ -211,6 +222,10 @@ class LearnerGroup:
 
     def close_weight_sync(self) -> None:
         self._all("close_weight_sync")
+
+    def torch_threads(self) -> list[int]:
+        """Each rank's torch threads."""
+        return self._all("torch_threads")
 
     @property
     def global_step(self) -> int:

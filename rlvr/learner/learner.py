@@ -72,6 +72,8 @@ class Learner:
 
         self.options = options = options or LearnerOptions()
         self.model_path = Path(model_path)
+        if options.num_threads > 0:
+            torch.set_num_threads(options.num_threads)
         self.rank, self.world_size = init_process_group(rendezvous, options.dist_backend)
         seed_everything(options.seed + self.rank)
         self.zero3 = options.zero_stage == 3
@@ -240,6 +242,10 @@ class Learner:
         """Full weights in HF naming (as `LlamaForCausalLM.state_dict()`), in the training dtype,
         on CPU, on rank 0; other ranks return {}. Every rank must call it (ZeRO-3 gathers)."""
         return gather_full_state_dict(self.hf_model, zero3=self.zero3, keep=self.rank == 0)
+
+    def torch_threads(self) -> int:
+        """The threads this rank computes on (learner.num_threads, or Ray's OMP_NUM_THREADS)."""
+        return torch.get_num_threads()
 
     def export_hf(self, out_dir: str | Path) -> Path:
         """A Hugging Face folder (weights, config, tokenizer files of the source) loadable by

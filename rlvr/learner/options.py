@@ -36,6 +36,7 @@ class LearnerOptions:
     temperature: rollouts sampled at T are scored with logits / T so ratios match the sampler.
     gradient_checkpointing: recompute transformer layers in backward (HF's implementation).
     num_cpus_per_rank, num_gpus_per_rank: Ray resources of one rank's actor.
+    num_threads: torch threads of the rank (0: leave the process's, which Ray sets to num_cpus).
     dist_backend: None picks the accelerator's (nccl on CUDA, gloo on DeepSpeed's CPU accelerator).
     seed: torch/numpy/python RNG seed, offset by rank.
     """
@@ -57,6 +58,7 @@ class LearnerOptions:
     gradient_checkpointing: bool = False
     num_cpus_per_rank: float = 1.0
     num_gpus_per_rank: float = 0.0
+    num_threads: int = 0
     dist_backend: str | None = None
     seed: int = 0
     deepspeed_overrides: dict[str, Any] = field(default_factory=dict)  # merged last into the DS config

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rlvr.cluster.placement import ActorPlacement, policy
@@ -39,6 +39,14 @@ def shard_indices(num_items: int, num_shards: int, sharding: Sharding) -> list[l
     return shards
 
 
+@dataclass
+class PendingGeneration:
+    """A `RolloutGroup.submit` in flight: per worker, (caller's indices, prompts, params) and future."""
+
+    calls: dict[int, tuple[list[int], list[list[int]], SamplingParams]]
+    futures: dict[int, Any]
+
+
 class RolloutGroup:
     """`num_workers` Ray actors, each a RolloutWorker on its own engine.
 
@@ -57,9 +65,9 @@ class RolloutGroup:
         num_cpus_per_worker: float = 1.0,
         num_gpus_per_worker: float = 0.0,
         sharding: Sharding = "contiguous",
+        num_threads_per_worker: int = 0,
+        wait: bool = True,
     ) -> None:
-        import ray
-
         if num_workers < 1:
             raise ValueError(f"num_workers={num_workers}: need at least one worker")
         options = dict(engine_options or {})
@@ -80,22 +88,39 @@ class RolloutGroup:
                 num_gpus=num_gpus_per_worker,
                 max_restarts=self.max_restarts,
                 **self.placement.options(k),
-            ).remote(engine, str(model_path), {**options, "seed": base_seed + k}, k)
+            ).remote(engine, str(model_path), {**options, "seed": base_seed + k}, k, num_threads_per_worker)
             for k in range(num_workers)
         ]
         self.sharding: Sharding = sharding
         self.sync_history: list[dict[str, float]] = []
         self._weights: tuple[Any, int | None] | None = None  # the last update's object ref, version
         self.nccl_weight_sync = False  # set by the trainer's NcclSync: weights arrive over NCCL
-        ray.get([w.ready.remote() for w in self.workers])  # surface start-up errors here, not later
+        self._starting = [w.ready.remote() for w in self.workers]
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait for every worker's engine (`wait=False` returns before that, so that other actors
+        can start meanwhile); raises a worker's start-up error here, not at its first call."""
+        if self._starting:
+            import ray
+
+            starting, self._starting = self._starting, []
+            ray.get(starting)
 
     def __len__(self) -> int:
         return len(self.workers)
 
     def generate(self, prompt_token_ids: list[list[int]], params: SamplingParams) -> list[Generation]:
         """Generations for all prompts, ordered by (prompt_index, sample_index) as one engine would."""
-        import ray
+        return self.collect(self.submit(prompt_token_ids, params))
 
+    def submit(self, prompt_token_ids: list[list[int]], params: SamplingParams) -> PendingGeneration:
+        """Start generating and return at once; `collect` waits for the result.
+
+        Each worker runs its calls in the order they arrive, so a weight update submitted after this
+        call reaches a worker after it has generated these prompts (with the weights it had).
+        """
         shards = shard_indices(len(prompt_token_ids), len(self.workers), self.sharding)
         calls = {}
         for k, idx in enumerate(shards):
@@ -104,15 +129,21 @@ class RolloutGroup:
             worker_params = params if params.seed is None else replace(params, seed=params.seed + k)
             calls[k] = (idx, [prompt_token_ids[i] for i in idx], worker_params)
         futures = {k: self.workers[k].generate.remote(p, wp) for k, (_, p, wp) in calls.items()}
+        return PendingGeneration(calls, futures)
+
+    def collect(self, pending: PendingGeneration) -> list[Generation]:
+        """The generations of a `submit` call (a worker that died meanwhile retries its share)."""
+        import ray
+
         results: list[Generation] = []
-        for k, (idx, shard_prompts, worker_params) in calls.items():
+        for k, (idx, shard_prompts, worker_params) in pending.calls.items():
             while True:
                 try:
-                    out = ray.get(futures[k])
+                    out = ray.get(pending.futures[k])
                     break
                 except ray.exceptions.RayActorError as e:
                     self._recover(k, e)  # same prompts, same seed: the retry returns what it would have
-                    futures[k] = self.workers[k].generate.remote(shard_prompts, worker_params)
+                    pending.futures[k] = self.workers[k].generate.remote(shard_prompts, worker_params)
             for g in out:
                 g.prompt_index = idx[g.prompt_index]  # shard-local -> caller's index
                 results.append(g)

