@@ -231,6 +231,12 @@ def main() -> int:
         ("rlvr_grpo", lambda: run_rlvr("rlvr_grpo", rlvr_overrides(work, "grpo"), logs, tmp)),
         ("rlvr_grpo_kl", lambda: run_rlvr("rlvr_grpo_kl", rlvr_overrides(work, "grpo_kl"), logs, tmp)),
         ("rlvr_dph", lambda: run_rlvr("rlvr_dph", rlvr_overrides(work, "dph"), logs, tmp)),
+        (
+            "rlvr_grpo_async",
+            lambda: run_rlvr(
+                "rlvr_grpo_async", [*rlvr_overrides(work, "grpo"), "rollout.max_staleness=1"], logs, tmp
+            ),
+        ),
     ]
     if smollm2:
         pieces.append(
@@ -239,7 +245,17 @@ def main() -> int:
                 lambda: run_rlvr("rlvr_smollm2", [*SMOLLM2, f"steps={args.smollm2_steps}"], logs, tmp),
             )
         )
-    order = ["hardware", "rlvr_grpo", "trl", "vllm", "learner", "rlvr_grpo_kl", "rlvr_dph", "rlvr_smollm2"]
+    order = [
+        "hardware",
+        "rlvr_grpo",
+        "trl",
+        "vllm",
+        "learner",
+        "rlvr_grpo_kl",
+        "rlvr_dph",
+        "rlvr_grpo_async",
+        "rlvr_smollm2",
+    ]
     pieces.sort(key=lambda piece: order.index(piece[0]))  # the headline pair first
     measured: dict[str, Measured] = {}
     for i, (name, fn) in enumerate(pieces):

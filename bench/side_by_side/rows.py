@@ -140,6 +140,21 @@ def build_rows(m: dict[str, Measured], work: Work, notes: list[str]) -> list[Row
                 cmd(piece),
             )
         )
+    overlapped = med("rlvr_grpo_async", "time/step")
+    if "rlvr_grpo_async" in m:
+        r = ratio(overlapped, grpo)
+        rows.append(
+            Row(
+                "GRPO step, rollout.max_staleness=1 (generation overlaps learning) / synchronous",
+                f"{fmt_seconds(overlapped)} / {fmt_seconds(grpo)}",
+                "",
+                r,
+                fmt_ratio(r),
+                None,
+                load("rlvr_grpo_async", "rlvr_grpo"),
+                cmd("rlvr_grpo_async"),
+            )
+        )
     sync = med("rlvr_grpo", "time/sync")
     copy = _memcpy(m, "tiny")
     rows.append(
