@@ -54,16 +54,14 @@ class RolloutWorker:
         worker_index: int = 0,
         num_threads: int = 0,
     ) -> None:
+        import torch
+
         start = time.perf_counter()
         if num_threads > 0:
-            import torch
-
             torch.set_num_threads(num_threads)
         self.engine = make_engine(engine, model_path, **(engine_options or {}))
         self._stats = RolloutStats(engine=engine, worker_index=worker_index)
         self._stats.startup_seconds = time.perf_counter() - start
-        import torch
-
         self._stats.torch_threads = torch.get_num_threads()
 
     def ready(self) -> bool:

@@ -346,7 +346,7 @@ class Trainer:
     def _step_or_checkpoint(self) -> dict[str, float]:
         """One step; when rollout workers died past cluster.max_restarts, write a checkpoint of the
         last complete state first, then raise: resume=auto continues where the run stopped."""
-        before = (self.prompt_cycle.state(), self.bank_sampler.state() if self.bank_sampler else None)
+        bank_before = self.bank_sampler.state() if self.bank_sampler else None
         self._learned, self._current = False, None
         try:
             return self.step()
@@ -355,17 +355,12 @@ class Trainer:
             # cycle to the first of them and drop the rest of the pipeline.
             if self._learned:  # the update is complete, only the weight sync failed: keep it
                 self.step_count += 1
-                first_unlearned = self._in_flight[0].cycle_before if self._in_flight else None
-            else:  # nothing was learned: this step's prompts and bank rows are drawn again on resume
-                first_unlearned = (
-                    (self._current or (self._in_flight[0] if self._in_flight else None)).cycle_before
-                    if (self._current or self._in_flight)
-                    else before[0]
-                )
-                if self.bank_sampler is not None:
-                    self.bank_sampler.load_state(before[1])
-            if first_unlearned is not None:
-                self.prompt_cycle.load_state(first_unlearned)
+            elif self.bank_sampler is not None:  # nothing was learned: its bank rows are drawn again
+                self.bank_sampler.load_state(bank_before)
+            unlearned = [self._current] if self._current and not self._learned else []
+            unlearned += self._in_flight
+            if unlearned:
+                self.prompt_cycle.load_state(unlearned[0].cycle_before)
             self._in_flight.clear()
             ckpt = self.save_checkpoint()
             raise RolloutWorkerFailed(
@@ -414,14 +409,9 @@ class Trainer:
         generations, waited for), so that a resumed run learns exactly what this one would have."""
         ckpt = self.run_dir / "checkpoints" / f"step_{self.step_count:06d}"
         self.learner.save_checkpoint(str(ckpt / "learner"), client_state={"step": self.step_count})
+        # Generations waited for; versions made relative (a resumed run counts its updates from 0).
         in_flight = [
-            {
-                "step": b.step,
-                "picked": b.picked,
-                "cycle_before": b.cycle_before,
-                "staleness": self.weight_updates - b.version,
-                "generations": self._collect(b),
-            }
+            replace(b, generations=self._collect(b), pending=None, version=b.version - self.weight_updates)
             for b in self._in_flight
         ]
         if in_flight:
@@ -466,12 +456,7 @@ class Trainer:
                     ckpt,
                     len(saved),
                 )
-            for b in saved:  # version: staleness as it was at the checkpoint, counted on from here
-                self._in_flight.append(
-                    _InFlight(
-                        b["step"], b["picked"], b["cycle_before"], -b["staleness"], None, b["generations"]
-                    )
-                )
+            self._in_flight.extend(saved)  # staleness so far kept: versions are relative to 0
         self.weight_sync.send()
         log.info("resumed from %s at step %d", ckpt, self.step_count)
 
