@@ -49,6 +49,21 @@ def test_ray_actor_pool_equals_in_process(ray_local, shop_db):
         RayVerifierPool("math", num_actors=1, bogus=1)
 
 
+def _kill_and_wait_gone(actor, *, no_restart: bool) -> None:
+    """`ray.kill` returns before the process dies, so a call sent right after may still be answered
+    by it: wait until the process is gone. Ray's restart (a new worker, imports) takes seconds, so
+    the next call meets a dead or restarting actor."""
+    import os
+    import time
+
+    pid = ray.get(actor.pid.remote())
+    ray.kill(actor, no_restart=no_restart)
+    deadline = time.monotonic() + 60
+    while os.path.exists(f"/proc/{pid}"):
+        assert time.monotonic() < deadline, f"verifier actor process {pid} still alive 60 s after ray.kill"
+        time.sleep(0.01)
+
+
 @pytest.mark.slow
 def test_a_dead_verifier_actor_is_restarted_and_its_share_sent_again(ray_local):
     from verifiers.service.ray_pool import RayVerifierPool
@@ -57,10 +72,14 @@ def test_a_dead_verifier_actor_is_restarted_and_its_share_sent_again(ray_local):
     want = [r.correct for r in get_verifier("math").verify_batch(*zip(*rows, strict=True))]
     pool = RayVerifierPool("math", num_actors=2, actor_options={"num_cpus": 0.5}, max_restarts=1)
     try:
-        ray.kill(pool._actors[1], no_restart=False)  # as a lost node or an OOM kill would
+        first_pid = ray.get(pool._actors[1].pid.remote())
+        _kill_and_wait_gone(pool._actors[1], no_restart=False)  # as a lost node or an OOM kill would
         assert [r.correct for r in pool.verify_batch(*zip(*rows, strict=True))] == want
         assert pool.restarts == 1
-        ray.kill(pool._actors[0], no_restart=False)  # past max_restarts: the error surfaces
+        assert ray.get(pool._actors[1].pid.remote()) != first_pid  # answered by the restarted actor
+        # The same actor dies again: Ray has no restart left for it and the pool none either,
+        # so the error surfaces instead of a wait.
+        _kill_and_wait_gone(pool._actors[1], no_restart=False)
         with pytest.raises((ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)):
             pool.verify_batch(*zip(*rows, strict=True))
     finally:

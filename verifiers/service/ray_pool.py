@@ -27,6 +27,12 @@ class VerifierActor:
     def ping(self) -> bool:
         return True
 
+    def pid(self) -> int:
+        """The process this actor lives in (a restart gives a new one)."""
+        import os
+
+        return os.getpid()
+
 
 def _option_names(name: str) -> set[str]:
     from dataclasses import fields
