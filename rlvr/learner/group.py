@@ -22,6 +22,7 @@ from rlvr.learner.distributed import Rendezvous, free_port, node_ip
 from rlvr.learner.learner import Learner, LossFn
 from rlvr.learner.microbatch import shard_rows
 from rlvr.learner.options import LearnerOptions
+from rlvr.rollout.stored_weights import StoredWeights
 
 # Metrics that are not per-rank averages: summed over ranks, or the slowest rank's.
 _SUMMED = {"tokens"}
@@ -187,6 +188,10 @@ class LearnerGroup:
     def state_dict_for_sync(self) -> dict[str, torch.Tensor]:
         """Full HF-named weights from rank 0 (all ranks take part in the ZeRO-3 gather)."""
         return self._all("state_dict_for_sync")[0]
+
+    def weights_for_sync(self) -> StoredWeights:
+        """Rank 0's weights in the object store (a handle; the bytes never pass through here)."""
+        return self._all("weights_for_sync")[0]
 
     def export_hf(self, out_dir: str | Path) -> Path:
         return self._all("export_hf", [(str(out_dir),)] * self.world_size)[0]

@@ -39,6 +39,7 @@ from rlvr.learner.microbatch import plan_micro_batches, plan_separate_micro_batc
 from rlvr.learner.options import LearnerOptions, deepspeed_config
 from rlvr.learner.schedule import WarmupSchedule
 from rlvr.learner.weights import gather_full_state_dict, save_hf_folder
+from rlvr.rollout.stored_weights import StoredWeights, put_weights
 
 
 class LossFn(Protocol):
@@ -242,6 +243,13 @@ class Learner:
         """Full weights in HF naming (as `LlamaForCausalLM.state_dict()`), in the training dtype,
         on CPU, on rank 0; other ranks return {}. Every rank must call it (ZeRO-3 gathers)."""
         return gather_full_state_dict(self.hf_model, zero3=self.zero3, keep=self.rank == 0)
+
+    def weights_for_sync(self) -> StoredWeights | None:
+        """The weights put in Ray's object store by rank 0 (one copy), as a handle the driver
+        passes on to the rollout workers; other ranks return None. Every rank must call it (ZeRO-3
+        gathers). Needs a Ray connection (the learner runs as an actor)."""
+        state = gather_full_state_dict(self.hf_model, zero3=self.zero3, keep=self.rank == 0, copy=False)
+        return put_weights(state) if self.rank == 0 else None
 
     def torch_threads(self) -> int:
         """The threads this rank computes on (learner.num_threads, or Ray's OMP_NUM_THREADS)."""

@@ -14,8 +14,14 @@ from torch import nn
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".index.json")
 
 
-def gather_full_state_dict(model: nn.Module, *, zero3: bool, keep: bool) -> dict[str, torch.Tensor]:
+def gather_full_state_dict(
+    model: nn.Module, *, zero3: bool, keep: bool, copy: bool = True
+) -> dict[str, torch.Tensor]:
     """HF-named full tensors (parameters and persistent buffers), cloned to CPU.
+
+    copy=False returns the live tensors where they already are full CPU tensors (not under
+    ZeRO-3, whose gathered storage is freed after each parameter): for a caller that copies them
+    at once (`put_weights`) and would otherwise copy twice.
 
     Every rank must call this (under ZeRO-3 each parameter is all-gathered, a collective); only
     ranks with `keep` hold the result, others get {} so that N ranks do not hold N copies. Tied
@@ -36,15 +42,22 @@ def gather_full_state_dict(model: nn.Module, *, zero3: bool, keep: bool) -> dict
             with deepspeed.zero.GatheredParameters([p], modifier_rank=None):
                 t = p.data.detach().cpu().clone() if keep else None
         else:
-            t = p.detach().cpu().clone() if keep else None
+            t = _cpu(p, copy) if keep else None
         if keep:
             seen[id(p)] = out[name] = t
     if keep:
         persistent = set(model.state_dict(keep_vars=True))
         for name, b in model.named_buffers():
             if name in persistent:
-                out[name] = b.detach().cpu().clone()
+                out[name] = _cpu(b, copy)
     return out
+
+
+def _cpu(t: torch.Tensor, copy: bool) -> torch.Tensor:
+    t = t.detach()
+    if t.device.type != "cpu":
+        return t.cpu()  # already a copy
+    return t.clone() if copy else t
 
 
 def full_shape(p: torch.Tensor) -> tuple[int, ...]:

@@ -1,7 +1,8 @@
 """RolloutGroup: N RolloutWorker actors used as one generator.
 
 Prompts are sharded across workers and the results come back in the caller's order; a weight
-update is put in the Ray object store once and every worker reads that one copy.
+update is in the Ray object store once (put by the learner, or here) and every worker reads that
+one copy without copying it (rlvr.rollout.stored_weights).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rlvr.cluster.placement import ActorPlacement, policy
-from rlvr.rollout.engines.base import NamedTensors, as_pairs
+from rlvr.rollout.engines.base import NamedTensors
+from rlvr.rollout.stored_weights import StoredWeights, put_weights
 from rlvr.rollout.types import Generation, SamplingParams
 from rlvr.rollout.worker import rollout_worker_actor
 
@@ -93,7 +95,7 @@ class RolloutGroup:
         ]
         self.sharding: Sharding = sharding
         self.sync_history: list[dict[str, float]] = []
-        self._weights: tuple[Any, int | None] | None = None  # the last update's object ref, version
+        self._weights: tuple[StoredWeights, int | None] | None = None  # the last update, its version
         self.nccl_weight_sync = False  # set by the trainer's NcclSync: weights arrive over NCCL
         self._starting = [w.ready.remote() for w in self.workers]
         if wait:
@@ -165,20 +167,25 @@ class RolloutGroup:
                 out[i] = values
         return out
 
-    def update_weights(self, named_tensors: NamedTensors, version: int | None = None) -> dict[str, float]:
-        """Broadcast a full set of HF-named weights to every worker; returns the timings.
+    def update_weights(
+        self, weights: NamedTensors | StoredWeights, version: int | None = None
+    ) -> dict[str, float]:
+        """Send a full set of HF-named weights to every worker; returns the timings.
 
-        put_seconds:    copying the tensors into the object store (once);
+        `weights` already in the object store (`StoredWeights`, as the learner puts them) are
+        passed on as they are; tensors are put once here.
+
+        put_seconds:    copying the tensors into the object store (0 for StoredWeights);
         worker_seconds: the slowest worker's fetch + load;
         total_seconds:  the whole call, as the training loop waits for it.
         """
         import ray
 
         start = time.perf_counter()
-        ref = ray.put({name: t.detach().to("cpu") for name, t in as_pairs(named_tensors)})
-        self._weights = (ref, version)  # kept for a restarted worker, which starts from the model folder
+        stored = weights if isinstance(weights, StoredWeights) else put_weights(weights)
+        self._weights = (stored, version)  # kept for a restarted worker, which starts from the model folder
         put_done = time.perf_counter()
-        futures = [w.update_weights.remote(ref, version) for w in self.workers]
+        futures = [w.update_weights.remote(stored, version) for w in self.workers]
         worker_seconds = []
         for k, future in enumerate(futures):
             try:
@@ -228,8 +235,8 @@ class RolloutGroup:
                     raise RolloutWorkerFailed(f"rollout worker {k} did not come back in 600 s") from None
                 time.sleep(1)
         if self._weights is not None:
-            ref, version = self._weights
-            ray.get(self.workers[k].update_weights.remote(ref, version))
+            stored, version = self._weights
+            ray.get(self.workers[k].update_weights.remote(stored, version))
 
     def stats(self) -> list[dict[str, Any]]:
         import ray

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rlvr.rollout.engines import make_engine
-from rlvr.rollout.engines.base import NamedTensors, as_pairs
+from rlvr.rollout.engines.base import NamedTensors
+from rlvr.rollout.stored_weights import StoredWeights, weight_pairs
 from rlvr.rollout.types import Generation, SamplingParams
 
 
@@ -84,10 +85,11 @@ class RolloutWorker:
     def score(self, token_ids: list[list[int]]) -> list[list[float]]:
         return self.engine.score(token_ids)
 
-    def update_weights(self, named_tensors: NamedTensors, version: int | None = None) -> float:
-        """Load new weights; returns the seconds it took (also kept in stats)."""
+    def update_weights(self, weights: NamedTensors | StoredWeights, version: int | None = None) -> float:
+        """Load new weights (tensors, or a handle to them in the object store); returns the
+        seconds it took, fetch included (also kept in stats)."""
         start = time.perf_counter()
-        self.engine.update_weights(as_pairs(named_tensors))
+        self.engine.update_weights(weight_pairs(weights))
         seconds = time.perf_counter() - start
         s = self._stats
         s.weight_version = s.weight_version + 1 if version is None else version

@@ -1,9 +1,10 @@
 """How new weights reach the rollout workers: opened once, sent after each update, closed at the end.
 
 `rollout.engine_options.weight_sync` chooses:
-- in_process / disk / auto (`BroadcastSync`): learner rank 0 gathers a full HF state dict, the
-  rollout group puts it in Ray's object store once and every worker loads it (in its process, or
-  through a temp folder).
+- in_process / disk / auto (`BroadcastSync`): learner rank 0 gathers a full HF state dict and puts
+  it in Ray's object store itself (one copy, rlvr.rollout.stored_weights); the driver passes the
+  handle on and every worker loads from that shared memory (in its process, or through a temp
+  folder).
 - nccl (`NcclSync`, GPU only, never run on a GPU yet): every learner rank builds its
   `NcclWeightSender` (rlvr.rollout.engines.vllm_nccl) and rank 0 broadcasts parameter by
   parameter to the workers through vLLM's weight-transfer API; no full copy leaves the GPUs.
@@ -18,13 +19,13 @@ log = logging.getLogger(__name__)
 
 
 class BroadcastSync:
-    """Full state dict from rank 0, through the object store, to every worker."""
+    """Full state dict from rank 0, through the object store (put by rank 0), to every worker."""
 
     def __init__(self, rollout: Any, learner: Any) -> None:
         self.rollout, self.learner = rollout, learner
 
     def send(self) -> None:
-        self.rollout.update_weights(self.learner.state_dict_for_sync())
+        self.rollout.update_weights(self.learner.weights_for_sync())
 
     def close(self) -> None:
         pass

@@ -34,6 +34,10 @@ def test_two_ranks_equal_one_rank_with_accumulation_and_sync_reloads(
         # 2 ranks x 2 micro-batches of 2 rows == 1 rank x 4 micro-batches of 2 rows (same rows).
         g_metrics = [group.train_step({"rollout": batch}, loss, micro_batch_size=2) for _ in range(2)]
         synced = group.state_dict_for_sync()
+        # What the trainer sends: rank 0 puts the same weights in the object store itself.
+        stored = dict(group.weights_for_sync().pairs())
+        assert stored.keys() == synced.keys()
+        assert all(torch.equal(stored[k], synced[k]) for k in synced)
         odd = random_batch(7, seed=12)  # not a multiple of world_size: compute_logprobs pads
         group_logps = group.compute_logprobs(odd, 3)
         assert group.global_step == 2

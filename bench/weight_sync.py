@@ -1,0 +1,86 @@
+"""Weight sync, learner rank -> vLLM rollout worker, against a memcpy of the same bytes.
+
+    .venv/bin/python -m bench.weight_sync                   # SmolLM2-135M (the issue's measure)
+    .venv/bin/python -m bench.weight_sync --model tiny      # any recipes/model/*.yaml
+
+Starts what `rlvr train` starts (a Ray local cluster, one DeepSpeed learner rank, one vLLM rollout
+worker, each an actor with one CPU) and times, side by side on the same actors:
+
+  via_driver   the learner returns its state dict to the driver, which puts it in the object store
+               for the worker (the path before rlvr.rollout.stored_weights);
+  stored       the learner puts its weights in the object store itself and the driver passes the
+               handle on (what `rlvr train` does, its `time/sync`);
+  worker       of `stored`, the part inside the worker: its zero-copy read of the object store
+               and the engine's own load (vLLM's layerwise reload and CPU repacking);
+
+each the median of --repeats calls after one warm-up, against the best of 50 memcpy's of the
+model's bytes. Prints a Markdown table and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def median_seconds(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2-135m", help="a recipes/model/*.yaml name")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    import ray
+
+    from bench.side_by_side.hardware import memcpy_seconds
+    from rlvr.config.load import compose_config
+    from rlvr.learner import LearnerGroup, LearnerOptions
+    from rlvr.rollout import RolloutGroup
+    from rlvr.trainer.components import ensure_model
+
+    model_dir = ensure_model(compose_config([f"model={args.model}"]).model)
+    nbytes, copy = memcpy_seconds(model_dir)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        learner = LearnerGroup(1, model_dir, LearnerOptions(zero_stage=0))
+        rollout = RolloutGroup(1, "vllm", model_dir, {"seed": 0, "max_model_len": 512}, num_cpus_per_worker=1)
+        seconds = {
+            "via_driver": median_seconds(
+                lambda: rollout.update_weights(learner.state_dict_for_sync()), args.repeats
+            ),
+            "stored": median_seconds(
+                lambda: rollout.update_weights(learner.weights_for_sync()), args.repeats
+            ),
+        }
+        seconds["worker"] = statistics.median(
+            t["worker_seconds"] for t in rollout.sync_history[-args.repeats :]
+        )
+        rollout.close()
+        learner.shutdown()
+    finally:
+        ray.shutdown()
+
+    print(f"\n{args.model}: {nbytes / 1e6:.0f} MB of weights; memcpy {copy * 1e3:.1f} ms (best of 50)\n")
+    print("| path | seconds | / memcpy |")
+    print("| --- | --- | --- |")
+    for name, s in seconds.items():
+        print(f"| {name} | {s:.3f} | {s / copy:.1f}x |")
+    print(json.dumps({"model": args.model, "bytes": nbytes, "memcpy_seconds": copy, **seconds}))
+
+
+if __name__ == "__main__":
+    main()
