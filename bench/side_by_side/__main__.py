@@ -173,12 +173,11 @@ def main() -> int:
 
     _, tiny_path, _ = step_prompts(Work(steps=1))
     notes: list[str] = []
-    smollm2 = None
-    if not args.quick and args.smollm2_steps > 0:
-        smollm2, why = _smollm2_path()
-        if why:
-            notes.append(why)
-            print(why, flush=True)
+    # SmolLM2-135M: the weight-sync piece in both modes (2 minutes), its training steps in the full one
+    smollm2, why = _smollm2_path()
+    if why:
+        notes.append(why)
+        print(why, flush=True)
     py = [sys.executable, "-m"]
     pieces = [
         (
@@ -241,6 +240,13 @@ def main() -> int:
     if smollm2:
         pieces.append(
             (
+                "weight_sync",
+                lambda: run_json("weight_sync", [*py, "bench.weight_sync", "--model", "smollm2-135m"], logs),
+            )
+        )
+    if smollm2 and not args.quick and args.smollm2_steps > 0:
+        pieces.append(
+            (
                 "rlvr_smollm2",
                 lambda: run_rlvr("rlvr_smollm2", [*SMOLLM2, f"steps={args.smollm2_steps}"], logs, tmp),
             )
@@ -254,6 +260,7 @@ def main() -> int:
         "rlvr_grpo_kl",
         "rlvr_dph",
         "rlvr_grpo_async",
+        "weight_sync",
         "rlvr_smollm2",
     ]
     pieces.sort(key=lambda piece: order.index(piece[0]))  # the headline pair first

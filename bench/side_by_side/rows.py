@@ -169,6 +169,22 @@ def build_rows(m: dict[str, Measured], work: Work, notes: list[str]) -> list[Row
             cmd("rlvr_grpo", "hardware"),
         )
     )
+    if "weight_sync" in m:
+        d = m["weight_sync"].data
+        stored, copy = d["stored"], d["memcpy_seconds"]
+        rows.append(
+            Row(
+                "weight sync, SmolLM2-135M: learner rank -> vLLM worker (bench/weight_sync.py, as in `rlvr train`)",
+                f"{fmt_seconds(stored)} (in the worker: {fmt_seconds(d['worker'])}; "
+                f"through the driver as before: {fmt_seconds(d['via_driver'])})",
+                f"memcpy of the same {d['bytes'] / 1e6:.0f} MB: {fmt_seconds(copy)}",
+                ratio(stored, copy),
+                fmt_ratio(ratio(stored, copy)),
+                Target("<=", 3.0),
+                load("weight_sync"),
+                cmd("weight_sync"),
+            )
+        )
     if "rlvr_smollm2" in m:
         d = m["rlvr_smollm2"].data
         step = median_of_steps(d["time/step"], 1)

@@ -107,6 +107,12 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
             1,
             {"tiny": "/m"},
         ),
+        "weight_sync": Measured(
+            {"bytes": 5e8, "memcpy_seconds": 0.05, "stored": 0.9, "worker": 0.8, "via_driver": 3.0},
+            (0, 0),
+            "ws",
+            1,
+        ),
     }
     rows = {r.measurement.split(" (")[0].split(":")[0]: r for r in build_rows(m, work, [])}
     grpo = rows["GRPO step"]
@@ -122,6 +128,8 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
         and rows["weight sync per step, tiny-arith-v2"].met
     )
     assert "learner fwd+bwd, 27.3M params" not in " ".join(rows)  # no learner piece, no row
+    smol = rows["weight sync, SmolLM2-135M"]  # what rlvr train sends, against the memcpy
+    assert smol.value == pytest.approx(18.0) and smol.met is False and "3.00 s" in smol.rlvr
 
 
 def test_learner_flops_counts_the_dense_matmuls():
