@@ -39,8 +39,12 @@ class LearnerWorker:
         """Rank 0's node address and a free port on it, for every rank's MASTER_ADDR/PORT."""
         return node_ip(), free_port()
 
-    def setup(self, model_path: str, options: LearnerOptions, rendezvous: Rendezvous) -> int:
-        self.learner = Learner(model_path, options, rendezvous=rendezvous)
+    def setup(
+        self, model_path: str, options: LearnerOptions, rank: int, world_size: int, address: tuple[str, int]
+    ) -> int:
+        """Build this rank's Learner; `address` is rank 0's `rendezvous_address()` (Ray resolves it
+        before the call, so the driver never waits for it)."""
+        self.learner = Learner(model_path, options, rendezvous=Rendezvous(rank, world_size, *address))
         return self.learner.rank
 
     def global_step(self) -> int:
@@ -113,10 +117,12 @@ class LearnerGroup:
             ).remote()
             for rank in range(world_size)
         ]
-        addr, port = ray.get(self._actors[0].rendezvous_address.remote())
         # All ranks must be set up concurrently: init_process_group blocks until everyone joins.
+        # Rank 0's address goes to every setup as an object ref: the driver does not wait for the
+        # actors' processes to start.
+        address = self._actors[0].rendezvous_address.remote()
         self._starting = [
-            a.setup.remote(self.model_path, options, Rendezvous(rank, world_size, addr, port))
+            a.setup.remote(self.model_path, options, rank, world_size, address)
             for rank, a in enumerate(self._actors)
         ]
         if wait:

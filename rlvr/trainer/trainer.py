@@ -75,6 +75,12 @@ class Trainer:
         _seed_everything(cfg.seed)
 
         self.model_path = components.ensure_model(cfg.model)
+        self._actors_started = False
+        if not self.algorithm.needs_bank or ReferenceBank.exists(bank_path(cfg)):
+            # The actors' start (imports, vLLM's engine, DeepSpeed: most of start-up) runs while
+            # this process reads the tokenizer, the data and the bank. A bank still to be sampled
+            # comes first instead: it wants every core.
+            self._start_actors()
         self.tokenizer = components.load_tokenizer(self.model_path)
         self.pad_id = self.tokenizer.pad_token_id
         self.prompts, self.prompt_ids = load_split(cfg.data, cfg.model, self.tokenizer)
@@ -145,6 +151,37 @@ class Trainer:
         self.max_staleness = cfg.rollout.max_staleness
         self._in_flight: deque[_InFlight] = deque()  # batches submitted, not yet learned
         self.weight_updates = 0  # weight syncs sent to the workers: a batch's staleness is counted in them
+        if not self._actors_started:
+            self._start_actors()
+        self.rollout.wait_ready()
+        self.learner.wait_ready()
+        self.weight_sync = open_weight_sync(cfg.rollout.engine_options, self.rollout, self.learner)
+        self.step_count = 0
+        if cfg.resume:
+            self._resume()
+
+        self.tracker = make_tracker(
+            cfg.logger.backends,
+            self.run_dir,
+            project=cfg.logger.project,
+            run_name=self.run_dir.name,
+            wandb_mode=cfg.logger.wandb_mode,
+            resume=cfg.resume,
+            resume_step=self.step_count,
+            eval_n=cfg.eval.n,
+        )
+        self.samples = SampleLog(
+            self.run_dir,
+            per_call=cfg.logger.samples,
+            resume_step=self.step_count if cfg.resume else None,
+        )
+        if self.bank_stats and self.step_count == 0:  # D_pef/D_exp sizes, once, beside the run's metrics
+            self.tracker.log(self.bank_stats, self.step_count)
+
+    def _start_actors(self) -> None:
+        """Ray, then the rollout workers, learner ranks and reference model, all starting at once;
+        `wait_ready` later raises the first start-up error."""
+        cfg, s = self.cfg, self.cfg.rollout.sampling
         threads = components.thread_plan(cfg.rollout, cfg.learner, cfg.cluster)
         log.info(
             "torch threads: %s per rollout worker, %s per learner rank (%s)",
@@ -155,8 +192,6 @@ class Trainer:
 
         components.init_ray(cfg.cluster)
         self.verifier = components.make_verifier(cfg.verifier)
-        # The actors start concurrently (vLLM engines, DeepSpeed ranks, the reference model); the
-        # waits below raise the first start-up error.
         self.rollout = components.make_rollout(
             cfg.rollout,
             self.model_path,
@@ -183,30 +218,7 @@ class Trainer:
             if self.algorithm.needs_reference_worker
             else None
         )
-        self.rollout.wait_ready()
-        self.learner.wait_ready()
-        self.weight_sync = open_weight_sync(cfg.rollout.engine_options, self.rollout, self.learner)
-        self.step_count = 0
-        if cfg.resume:
-            self._resume()
-
-        self.tracker = make_tracker(
-            cfg.logger.backends,
-            self.run_dir,
-            project=cfg.logger.project,
-            run_name=self.run_dir.name,
-            wandb_mode=cfg.logger.wandb_mode,
-            resume=cfg.resume,
-            resume_step=self.step_count,
-            eval_n=cfg.eval.n,
-        )
-        self.samples = SampleLog(
-            self.run_dir,
-            per_call=cfg.logger.samples,
-            resume_step=self.step_count if cfg.resume else None,
-        )
-        if self.bank_stats and self.step_count == 0:  # D_pef/D_exp sizes, once, beside the run's metrics
-            self.tracker.log(self.bank_stats, self.step_count)
+        self._actors_started = True
 
     # ----------------------------------------------------------------------------------- the step
     def step(self) -> dict[str, float]:
