@@ -53,9 +53,12 @@ class Objective:
         loss, metrics = None, {}
         if "rollout" in batches:
             rollout, out = batches["rollout"], outputs["rollout"]
+            # Without the sampler's log-probs (not asked for: one update per batch, sampled with
+            # the current weights) the behaviour policy is the learner's own, detached: ratio 1.
+            logp_old = rollout.tensors.get("logp_old")
             loss, pg_metrics = POLICY_LOSSES.get(self.policy_loss)(
                 out.logprobs,
-                rollout.tensors["logp_old"],
+                out.logprobs.detach() if logp_old is None else logp_old,
                 rollout.tensors["advantages"],
                 rollout.loss_mask,
                 entropy=getattr(out, "entropy", None),

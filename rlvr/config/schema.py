@@ -63,6 +63,12 @@ class RolloutConfig:
     # torch threads per worker on CPU; 0: auto (every core when phases take turns, a split when
     # max_staleness > 0 overlaps them; Ray's OMP_NUM_THREADS on a remote cluster)
     num_threads: int = 0
+    # PPO's log pi_old. "auto": the sampler's log-probs (asked of the engine) only when the learner
+    # cannot give them itself, i.e. when a batch is learned over several optimizer steps
+    # (learner.mini_batches_per_step or ppo_epochs > 1) or was sampled by older weights
+    # (max_staleness > 0); otherwise the learner's own log-probs, detached, are pi_old (ratio 1, as
+    # TRL does) and the engine skips its per-token log-prob work. "always": the sampler's.
+    sampler_logprobs: str = "auto"
 
 
 @dataclass

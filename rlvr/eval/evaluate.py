@@ -91,7 +91,8 @@ def evaluate(
     """
     if not 1 <= n <= 256:
         raise ValueError(f"eval n={n}: choose 1 <= n <= 256")
-    params = SamplingParams(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed)
+    # Pass@k needs the samples only: no per-token log-probs (the engine's extra work)
+    params = SamplingParams(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, logprobs=False)
     gens = engine.generate(prompt_token_ids, params)
     results = verifier.verify_batch(
         [g.text for g in gens],
@@ -114,7 +115,9 @@ def evaluate(
 
     greedy_accuracy, greedy_by_problem = None, None
     if greedy:
-        gg = engine.generate(prompt_token_ids, SamplingParams(n=1, temperature=0.0, max_tokens=max_tokens))
+        gg = engine.generate(
+            prompt_token_ids, SamplingParams(n=1, temperature=0.0, max_tokens=max_tokens, logprobs=False)
+        )
         gr = verifier.verify_batch(
             [g.text for g in gg],
             [prompts[g.prompt_index].answer for g in gg],

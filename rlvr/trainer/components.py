@@ -79,6 +79,20 @@ def load_tokenizer(model_path: str):
     return tok
 
 
+SAMPLER_LOGPROBS = ("auto", "always")
+
+
+def wants_sampler_logprobs(rollout: RolloutConfig, learner: LearnerConfig) -> bool:
+    """Whether PPO's log pi_old must come from the sampler (see `rollout.sampler_logprobs`)."""
+    if rollout.sampler_logprobs not in SAMPLER_LOGPROBS:
+        raise ValueError(
+            f"rollout.sampler_logprobs={rollout.sampler_logprobs!r}; choose one of {', '.join(SAMPLER_LOGPROBS)}"
+        )
+    if rollout.sampler_logprobs == "always":
+        return True
+    return rollout.max_staleness > 0 or learner.mini_batches_per_step > 1 or learner.ppo_epochs > 1
+
+
 def sampling_params(cfg: SamplingConfig, **overrides):
     """Our engine-independent SamplingParams from the `rollout.sampling` config (top_k <= 0: off)."""
     from rlvr.rollout.types import SamplingParams

@@ -72,6 +72,7 @@ class Trainer:
         self.algorithm = build_algorithm(cfg.algorithm, cfg.divergence)
         components.check_verifier(cfg.verifier)
         components.check_weight_sync(cfg.rollout, cfg.learner, cfg.cluster)
+        sampler_logprobs = components.wants_sampler_logprobs(cfg.rollout, cfg.learner)
         _seed_everything(cfg.seed)
 
         self.model_path = components.ensure_model(cfg.model)
@@ -139,7 +140,13 @@ class Trainer:
                 cfg.algorithm.bank_weighting,
             )
         s = cfg.rollout.sampling
-        self.sampling = components.sampling_params(s)
+        self.sampling = components.sampling_params(s, logprobs=sampler_logprobs)
+        log.info(
+            "PPO's log pi_old: %s",
+            "the sampler's log-probs"
+            if sampler_logprobs
+            else "the learner's own (one optimizer step per batch, sampled by the current weights)",
+        )
         self.objective = self.algorithm.objective()
 
         self.test_prompts, self.test_ids = load_test_set(cfg, self.tokenizer) if cfg.eval.n > 0 else ([], [])

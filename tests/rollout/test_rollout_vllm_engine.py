@@ -49,6 +49,21 @@ def test_sampled_raw_logprobs_are_the_models_at_temperature_one(vllm_engine, hf_
     assert max_abs_diff(vllm_engine.score([g.prompt_token_ids + g.token_ids for g in gens]), hf) < TOL
 
 
+def test_without_logprobs_the_samples_are_the_same(vllm_engine, prompt_ids, hf_engine):
+    from rlvr.rollout.types import generations_to_batch
+
+    with_lp = vllm_engine.generate(prompt_ids, SamplingParams(n=2, max_tokens=10, seed=7))
+    without = vllm_engine.generate(prompt_ids, SamplingParams(n=2, max_tokens=10, seed=7, logprobs=False))
+    assert [g.token_ids for g in without] == [g.token_ids for g in with_lp]
+    assert all(g.logprobs == [] for g in without) and all(
+        len(g.logprobs) == len(g.token_ids) for g in with_lp
+    )
+    assert "logp_old" not in generations_to_batch(without, 0).tensors
+    assert "logp_old" in generations_to_batch(with_lp, 0).tensors
+    greedy = SamplingParams(temperature=0, max_tokens=8, logprobs=False)
+    assert [g.logprobs for g in hf_engine.generate(prompt_ids, greedy)] == [[]] * len(prompt_ids)
+
+
 def test_seeded_calls_reproduce_and_unseeded_calls_vary(vllm_engine, prompt_ids):
     params = SamplingParams(n=2, max_tokens=10, seed=123)
     first = [g.token_ids for g in vllm_engine.generate(prompt_ids, params)]

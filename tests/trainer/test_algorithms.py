@@ -79,3 +79,49 @@ def test_objective_is_policy_loss_plus_coef_times_divergence_on_its_source():
     loss.backward()
     assert logp_b.grad.abs().sum() > 0  # the divergence reaches the bank log-probs
     assert torch.all(logp_b.grad[bank.loss_mask == 0] == 0)
+
+
+def test_without_sampler_logprobs_pi_old_is_the_learners_own_detached():
+    """rollout.sampler_logprobs=auto with one update per batch: the batch has no logp_old, and the
+    loss (and its gradient) equal PPO's with logp_old = the learner's log-probs, detached."""
+    obj = _alg("algorithm=grpo").objective()
+    with_old = pack_sequences([[1, 2], [1, 3]], [[4, 5, 6], [7]], 0, per_token={"logp_old": [[0, 0, 0], [0]]})
+    without = pack_sequences([[1, 2], [1, 3]], [[4, 5, 6], [7]], 0)
+    assert "logp_old" not in without.tensors
+    for b in (with_old, without):
+        b.tensors["advantages"] = torch.tensor([1.0, -1.0])
+    logp = torch.tensor([[0.0, 0.0, -0.3, -1.2, -0.4], [0.0, 0.0, -2.0, 0.0, 0.0]])
+    with_old.tensors["logp_old"] = logp.clone()
+    grads = []
+    for b in (with_old, without):
+        x = logp.clone().requires_grad_()
+        loss, metrics = obj({"rollout": LogProbOutput(x, None)}, {"rollout": b})
+        loss.backward()
+        grads.append(x.grad)
+        assert metrics["policy/ratio_max"] == 1.0 and metrics["policy/approx_kl"] == 0.0
+    assert torch.equal(grads[0], grads[1]) and grads[0].abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "wanted"),
+    [
+        ([], False),  # one optimizer step per batch, synchronous: the learner's own
+        (["learner.mini_batches_per_step=4"], True),  # later mini-batches learn after an update
+        (["learner.ppo_epochs=2"], True),
+        (["rollout.max_staleness=1"], True),  # sampled by older weights
+        (["rollout.sampler_logprobs=always"], True),
+    ],
+)
+def test_the_sampler_is_asked_for_logprobs_only_when_the_learner_cannot_give_them(overrides, wanted):
+    from rlvr.trainer.components import wants_sampler_logprobs
+
+    cfg = compose_config(["algorithm=grpo", "learner.mini_batches_per_step=1", *overrides])
+    assert wants_sampler_logprobs(cfg.rollout, cfg.learner) is wanted
+
+
+def test_a_wrong_sampler_logprobs_value_names_the_key():
+    from rlvr.trainer.components import wants_sampler_logprobs
+
+    cfg = compose_config(["rollout.sampler_logprobs=never"])
+    with pytest.raises(ValueError, match="rollout.sampler_logprobs='never'"):
+        wants_sampler_logprobs(cfg.rollout, cfg.learner)

@@ -121,7 +121,7 @@ class HFEngine:
                     prompt_token_ids=list(prompt),
                     token_ids=tokens,
                     text=self.tokenizer.decode(tokens, skip_special_tokens=True),
-                    logprobs=chosen[r, :end].tolist(),
+                    logprobs=chosen[r, :end].tolist() if params.logprobs else [],
                     finish_reason="stop" if tokens and tokens[-1] in stop_ids else "length",
                 )
             )

@@ -238,7 +238,7 @@ class VLLMEngine:
             max_tokens=params.max_tokens,
             stop_token_ids=list(params.stop_token_ids),
             ignore_eos=params.ignore_eos,
-            logprobs=0,  # only the sampled token's log-prob
+            logprobs=0 if params.logprobs else None,  # only the sampled token's log-prob
             # We decode ourselves (below): vLLM's incremental detokenizer holds back a trailing
             # incomplete UTF-8 sequence, so its text can differ from tokenizer.decode(token_ids),
             # which is what the HF engine returns and what the tokens really say.
@@ -270,7 +270,9 @@ class VLLMEngine:
                         prompt_token_ids=list(prompt),
                         token_ids=tokens,
                         text=self.tokenizer.decode(tokens, skip_special_tokens=True),
-                        logprobs=[c.logprobs[t][tok].logprob for t, tok in enumerate(tokens)],
+                        logprobs=[c.logprobs[t][tok].logprob for t, tok in enumerate(tokens)]
+                        if params.logprobs
+                        else [],
                         finish_reason=c.finish_reason,
                     )
                 )
