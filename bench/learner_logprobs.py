@@ -20,6 +20,8 @@ import time
 import psutil
 import torch
 
+from rlvr.learner.options import LearnerOptions
+
 
 def _build(args):
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -57,7 +59,13 @@ def _run_case(args) -> dict:
             if args.method == "naive":
                 out = naive_token_logprobs(model, batch, with_entropy=args.entropy)
             else:
-                out = token_logprobs(model, batch, with_entropy=args.entropy, chunk_tokens=args.chunk)
+                out = token_logprobs(
+                    model,
+                    batch,
+                    with_entropy=args.entropy,
+                    chunk_tokens=args.chunk,
+                    keep_logits_bytes=args.keep_logits_mib << 20,
+                )
             if args.grad:
                 loss = -(out.logprobs * batch.loss_mask).sum() / batch.loss_mask.sum()
                 if args.entropy:
@@ -89,6 +97,12 @@ def main() -> None:
     p.add_argument("--seq", type=int, default=180)
     p.add_argument("--prompt", type=int, default=30, help="prompt tokens per row (outside the loss mask)")
     p.add_argument("--chunk", type=int, default=1024)
+    p.add_argument(
+        "--keep-logits-mib",
+        type=int,
+        default=LearnerOptions.logprob_keep_logits_mib,
+        help="chunked: keep logits up to this size for backward instead of recomputing (the learner's default)",
+    )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--entropy", action="store_true", help="also compute (and backprop) entropy")
@@ -104,7 +118,8 @@ def main() -> None:
     fwd_tokens = args.batch * args.seq
     print(
         f"vocab {args.vocab}, hidden {args.hidden}, {args.layers} layers, {args.batch}x{args.seq} tokens "
-        f"({args.batch * (args.seq - args.prompt)} in the loss mask), chunk {args.chunk}, entropy {args.entropy}, "
+        f"({args.batch * (args.seq - args.prompt)} in the loss mask), chunk {args.chunk}, "
+        f"logits kept up to {args.keep_logits_mib} MiB, entropy {args.entropy}, "
         f"{args.threads} threads, median of {args.repeats}; one fp32 logits copy = "
         f"{fwd_tokens * args.vocab * 4 / 2**20:.0f} MiB\n"
     )

@@ -89,6 +89,9 @@ class LearnerConfig:
     mini_batches_per_step: int = 1  # optimizer steps per rollout batch
     ppo_epochs: int = 1
     logprob_chunk_size: int = 1024  # tokens per lm_head chunk (bounds logits memory)
+    # a micro-batch whose float32 logits fit in this many MiB keeps them for backward instead of
+    # recomputing the LM head (one matmul fewer); 0: always recompute
+    logprob_keep_logits_mib: int = 512
     gradient_checkpointing: bool = False  # recompute layers in backward: activations ~1/10, ~1.3x compute
     num_threads: int = 0  # torch threads per rank on CPU; 0: auto (see rollout.num_threads)
 

@@ -117,7 +117,7 @@ class Learner:
             optimizer.register_step_pre_hook(self._clip_pre_hook)
         self._grad_norm: float | None = None
         self.engine, _, _, self.lr_scheduler = deepspeed.initialize(
-            model=LogProbModel(hf, options.logprob_chunk_size),
+            model=LogProbModel(hf, options.logprob_chunk_size, options.logprob_keep_logits_mib << 20),
             optimizer=optimizer,
             # A callable: DeepSpeed builds the scheduler on the optimizer it actually steps.
             lr_scheduler=partial(torch.optim.lr_scheduler.LambdaLR, lr_lambda=schedule),

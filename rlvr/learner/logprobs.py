@@ -8,6 +8,10 @@ rows, and each chunk runs under activation checkpointing so that backward recomp
 logits instead of storing them; a hand-written log-softmax/entropy backward keeps that to two
 [chunk_tokens, V] float32 buffers. Numbers: BENCHMARKS.md ("Learner").
 
+The recomputation is one more LM-head matmul, most of a small model's FLOPs: when the selected
+rows' float32 logits fit in `keep_logits_bytes` they are kept for backward instead (same values,
+no recomputation).
+
 Alignment (rlvr.batch): out[:, t] = log p_T(input_ids[t] | input_ids[:t]), where p_T is the
 softmax of logits / T; column 0 and positions outside the selection are 0.
 """
@@ -110,11 +114,13 @@ def chunked_logprobs_from_hidden(
     with_entropy: bool = False,
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     softcap: float | None = None,
+    keep_logits_bytes: int = 0,
 ) -> LogProbOutput:
     """Log-probs [B, L] from final hidden states [B, L, H] (after the final norm) and the LM head.
 
     select: [B, L] bool/float, the positions t whose log-prob is wanted (position 0 is ignored).
-    Backward stays bounded: each chunk is checkpointed when grad is enabled.
+    Backward stays bounded: each chunk is checkpointed when grad is enabled, unless all the
+    selected rows' float32 logits take at most `keep_logits_bytes` (then they are kept).
     """
     if temperature <= 0:
         raise ValueError(
@@ -126,7 +132,9 @@ def chunked_logprobs_from_hidden(
     sel = select[:, 1:] > 0  # hidden at t-1 predicts the token at t
     h = hidden[:, :-1][sel]  # [N, H]: one copy of the selected rows only
     targets = input_ids[:, 1:][sel]
-    use_ckpt = torch.is_grad_enabled() and h.requires_grad
+    vocab = getattr(head, "out_features", None)  # unknown (not an nn.Linear): always recompute
+    fits = vocab is not None and h.shape[0] * vocab * 4 <= keep_logits_bytes
+    use_ckpt = torch.is_grad_enabled() and h.requires_grad and not fits
     logps, ents = [], []
     for h_c, t_c in zip(h.split(chunk_tokens), targets.split(chunk_tokens), strict=True):
         if use_ckpt:
@@ -158,6 +166,7 @@ def token_logprobs(
     with_entropy: bool = False,
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     all_tokens: bool = False,
+    keep_logits_bytes: int = 0,
 ) -> LogProbOutput:
     """Per-token log-probs of a Hugging Face causal LM on `batch`, chunked over the LM head.
 
@@ -165,7 +174,7 @@ def token_logprobs(
     `all_tokens`); the rest are 0. Works on a plain model; the learner uses `LogProbModel`, the same
     computation as one nn.Module so that DeepSpeed's forward/backward hooks see it.
     """
-    return LogProbModel(model, chunk_tokens)(
+    return LogProbModel(model, chunk_tokens, keep_logits_bytes)(
         batch.input_ids,
         batch.attention_mask,
         batch.attention_mask if all_tokens else batch.loss_mask,
@@ -188,7 +197,9 @@ class LogProbModel(nn.Module):
     which are therefore a dict of tensors. Parameter names are the HF names prefixed by "lm.".
     """
 
-    def __init__(self, lm: nn.Module, chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> None:
+    def __init__(
+        self, lm: nn.Module, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, keep_logits_bytes: int = 0
+    ) -> None:
         super().__init__()
         if lm.get_output_embeddings() is None:
             raise ValueError(
@@ -196,6 +207,7 @@ class LogProbModel(nn.Module):
             )
         self.lm = lm
         self.chunk_tokens = chunk_tokens
+        self.keep_logits_bytes = keep_logits_bytes
 
     def forward(
         self,
@@ -216,6 +228,7 @@ class LogProbModel(nn.Module):
             with_entropy=with_entropy,
             chunk_tokens=self.chunk_tokens,
             softcap=_final_softcap(self.lm),
+            keep_logits_bytes=self.keep_logits_bytes,
         )
         result = _Outputs(logprobs=out.logprobs)
         if out.entropy is not None:

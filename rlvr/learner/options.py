@@ -33,6 +33,9 @@ class LearnerOptions:
     grad_clip: global gradient-norm clip (0 disables).
     micro_batch_size: default rows per micro-batch of the largest source in `train_step`.
     logprob_chunk_size: tokens per LM-head chunk; bounds logits memory to ~3 x chunk x vocab floats.
+    logprob_keep_logits_mib: a micro-batch whose selected tokens' float32 logits fit in this many
+        MiB keeps them for backward instead of recomputing the LM head (one matmul fewer); 0: always
+        recompute.
     temperature: rollouts sampled at T are scored with logits / T so ratios match the sampler.
     gradient_checkpointing: recompute transformer layers in backward (HF's implementation).
     num_cpus_per_rank, num_gpus_per_rank: Ray resources of one rank's actor.
@@ -54,6 +57,7 @@ class LearnerOptions:
     grad_clip: float = 1.0
     micro_batch_size: int = 8
     logprob_chunk_size: int = 1024
+    logprob_keep_logits_mib: int = 512
     temperature: float = 1.0
     gradient_checkpointing: bool = False
     num_cpus_per_rank: float = 1.0
@@ -77,6 +81,8 @@ class LearnerOptions:
             )
         if len(self.betas) != 2:
             raise ValueError(f"learner.betas must be two numbers, got {self.betas}")
+        if self.logprob_keep_logits_mib < 0:
+            raise ValueError(f"learner.logprob_keep_logits_mib={self.logprob_keep_logits_mib} must be >= 0")
         if self.micro_batch_size < 1 or self.logprob_chunk_size < 1:
             raise ValueError("learner.micro_batch_size and learner.logprob_chunk_size must be >= 1")
         if self.temperature <= 0:

@@ -47,6 +47,7 @@ def plan_config(cfg: TrainConfig, shape: ModelShape, device_gib: float | None) -
         seq_len=seq_len,
         gradient_checkpointing=lc.gradient_checkpointing,
         logprob_chunk_size=lc.logprob_chunk_size,
+        logprob_keep_logits_mib=lc.logprob_keep_logits_mib,
     )
     eo = rc.engine_options
     max_model_len = int(eo.get("max_model_len", 1024))

@@ -12,7 +12,8 @@ Learner (DeepSpeed, AdamW, N = world_size, P = parameters, e = bytes of the trai
     master         bf16 only: fp32 master weights 4P/N (DeepSpeed partitions them at every stage)
     optimizer      Adam m and v in fp32: 8P, /N at ZeRO-1/2/3
     activations    what backward keeps for one micro-batch (see `activation_bytes`)
-    logits         the chunked LM head: ~3 x chunk x vocab fp32 values (rlvr.learner.logprobs)
+    logits         the chunked LM head: ~3 x chunk x vocab fp32 values (rlvr.learner.logprobs), plus
+                   all tokens x vocab when they fit in learner.logprob_keep_logits_mib (kept)
 Rollout worker (vLLM): weights e*P/tp inside gpu_memory_utilization x device; the rest (minus
 ~1 GiB of activations) is KV cache, 2 x layers x kv_dim x e bytes per token.
 """
@@ -92,6 +93,7 @@ def learner_memory(
     seq_len: int,
     gradient_checkpointing: bool,
     logprob_chunk_size: int,
+    logprob_keep_logits_mib: int = 0,
 ) -> LearnerMemory:
     """One learner rank's peak during a step (see the module docstring for each term)."""
     if zero_stage not in (0, 1, 2, 3):
@@ -107,6 +109,9 @@ def learner_memory(
     tokens = int(micro_batch_rows * seq_len)
     activations = activation_bytes(shape, tokens, e, gradient_checkpointing)
     logits = 3 * min(logprob_chunk_size, tokens) * shape.vocab * 4
+    kept = tokens * shape.vocab * 4  # every token's logits, kept for backward when they fit
+    if kept <= logprob_keep_logits_mib << 20:
+        logits += kept
     return LearnerMemory(
         weights=int(weights),
         gradients=int(gradients),

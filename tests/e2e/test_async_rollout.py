@@ -27,6 +27,9 @@ def _run(overrides, max_staleness: int) -> list[dict]:
                 f"steps={STEPS}",
                 f"rollout.max_staleness={max_staleness}",
                 "learner.mini_batches_per_step=1",  # one optimizer step per batch: on-policy at K=0
+                # pi_old from the sampler at K=0 too (auto would use the learner's own there), so
+                # that the two runs differ by the overlap alone
+                "rollout.sampler_logprobs=always",
             )
         )
     )

@@ -339,8 +339,8 @@ class RecordingLearner:
     def close_weight_sync(self):
         self.calls.append(("close",))
 
-    def state_dict_for_sync(self):
-        self.calls.append(("state_dict",))
+    def weights_for_sync(self):  # BroadcastSync: rank 0 puts the weights in the object store
+        self.calls.append(("weights",))
         return {"w": torch.ones(1)}
 
 
@@ -363,7 +363,7 @@ def test_trainer_sync_opens_once_sends_per_update_and_closes():
         assert isinstance(sync, BroadcastSync)
         sync.send()
         sync.close()
-    assert learner.calls == [("state_dict",)] * 3 and len(updates) == 3 and not rollout.nccl_weight_sync
+    assert learner.calls == [("weights",)] * 3 and len(updates) == 3 and not rollout.nccl_weight_sync
 
 
 def test_a_worker_restart_under_nccl_sync_stops_the_run():

@@ -69,17 +69,42 @@ def _grads(model, fn, with_entropy):
     return {n: p.grad.clone() for n, p in model.named_parameters()}
 
 
+@pytest.mark.parametrize("keep_logits_bytes", [0, 1 << 30])  # recomputed in backward, or kept
 @pytest.mark.parametrize("with_entropy", [True, False])
 @pytest.mark.parametrize("temperature", [1.0, 0.8])
-def test_gradients_match_naive(model, with_entropy, temperature):
+def test_gradients_match_naive(model, with_entropy, temperature, keep_logits_bytes):
     batch = random_batch(4, seed=3)
     kw = dict(temperature=temperature, with_entropy=with_entropy)
     ref = _grads(model, lambda: naive_token_logprobs(model, batch, **kw), with_entropy)
-    got = _grads(model, lambda: token_logprobs(model, batch, chunk_tokens=6, **kw), with_entropy)
+    got = _grads(
+        model,
+        lambda: token_logprobs(model, batch, chunk_tokens=6, keep_logits_bytes=keep_logits_bytes, **kw),
+        with_entropy,
+    )
     assert ref.keys() == got.keys()
     for name in ref:
         torch.testing.assert_close(got[name], ref[name], atol=1e-5, rtol=1e-4, msg=name)
     assert any(g.abs().sum() > 0 for g in got.values())
+
+
+def test_logits_are_recomputed_only_when_they_do_not_fit(model):
+    """The LM head runs once per chunk when the logits fit in keep_logits_bytes, twice (forward,
+    then checkpoint's recomputation in backward) when they do not."""
+    batch = random_batch(4, seed=6)
+    head = model.get_output_embeddings()
+    rows = int(batch.loss_mask[:, 1:].sum())
+    need = rows * head.out_features * 4
+    calls = []
+    hook = head.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        for budget, per_chunk in [(need, 1), (need - 1, 2), (0, 2)]:
+            calls.clear()
+            token_logprobs(
+                model, batch, chunk_tokens=rows, keep_logits_bytes=budget
+            ).logprobs.sum().backward()
+            assert len(calls) == per_chunk, budget
+    finally:
+        hook.remove()
 
 
 def test_empty_selection_still_backpropagates(model):
