@@ -4,6 +4,7 @@ Nothing here is timed."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -171,10 +172,19 @@ def test_both_sides_get_the_same_prompt_token_ids_in_the_same_order():
     assert [r["prompt"] for r in rows] == [[{"role": "user", "content": p.text}] for p in flat]
     assert [r["answer"] for r in rows] == [p.answer for p in flat]
 
-    pytest.importorskip("trl")
-    from bench.side_by_side.work import trl_prompt_ids
+    # Importing trl sets VLLM_LOGGING_LEVEL=ERROR in os.environ (trl/_compat.py): every later
+    # test's vLLM, in Ray workers and subprocesses, would then log nothing below ERROR.
+    vllm_level = os.environ.get("VLLM_LOGGING_LEVEL")
+    try:
+        pytest.importorskip("trl")
+        from bench.side_by_side.work import trl_prompt_ids
 
-    assert trl_prompt_ids(tokenizer, rows) == [x for s in steps for _, x in s]
+        assert trl_prompt_ids(tokenizer, rows) == [x for s in steps for _, x in s]
+    finally:
+        if vllm_level is None:
+            os.environ.pop("VLLM_LOGGING_LEVEL", None)
+        else:
+            os.environ["VLLM_LOGGING_LEVEL"] = vllm_level
 
 
 def test_make_bench_is_defined():
