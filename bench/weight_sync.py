@@ -23,19 +23,15 @@ import argparse
 import json
 import os
 import statistics
-import time
+
+from bench.rollout_throughput import median_seconds
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def median_seconds(fn, repeats: int) -> float:
+def warm_median_seconds(fn, repeats: int) -> float:
     fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(fn, repeats)
 
 
 def main() -> None:
@@ -59,10 +55,10 @@ def main() -> None:
         learner = LearnerGroup(1, model_dir, LearnerOptions(zero_stage=0))
         rollout = RolloutGroup(1, "vllm", model_dir, {"seed": 0, "max_model_len": 512}, num_cpus_per_worker=1)
         seconds = {
-            "via_driver": median_seconds(
+            "via_driver": warm_median_seconds(
                 lambda: rollout.update_weights(learner.state_dict_for_sync()), args.repeats
             ),
-            "stored": median_seconds(
+            "stored": warm_median_seconds(
                 lambda: rollout.update_weights(learner.weights_for_sync()), args.repeats
             ),
         }

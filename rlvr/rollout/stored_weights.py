@@ -63,25 +63,20 @@ def put_weights(named_tensors: NamedTensors) -> StoredWeights:
 
     arrays: dict[str, Any] = {}
     dtypes: dict[str, str] = {}
-    by_storage: dict[tuple[int, int], Any] = {}  # tied weights: one array, stored once
+    by_storage: dict[tuple, Any] = {}  # tied weights: one array, stored once
     nbytes = 0
     for name, t in as_pairs(named_tensors):
         t = t.detach()
         if t.device.type != "cpu":
             t = t.cpu()
-        key = (t.untyped_storage().data_ptr(), t.storage_offset())
-        if key in by_storage and by_storage[key][1].shape == t.shape:
-            arrays[name] = by_storage[key][0]
-            if t.dtype in _VIEW_AS:
-                dtypes[name] = str(t.dtype).removeprefix("torch.")
-            continue
-        source = t.contiguous()
         if t.dtype in _VIEW_AS:
             dtypes[name] = str(t.dtype).removeprefix("torch.")
-            source = source.view(_VIEW_AS[t.dtype])
-        arrays[name] = source.numpy()
-        by_storage[key] = (arrays[name], t)
-        nbytes += t.numel() * t.element_size()
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), t.shape)
+        if key not in by_storage:
+            source = t.contiguous()
+            by_storage[key] = source.view(_VIEW_AS.get(t.dtype, t.dtype)).numpy()
+            nbytes += t.numel() * t.element_size()
+        arrays[name] = by_storage[key]
     return StoredWeights(ray.put(arrays), dtypes, nbytes)
 
 
