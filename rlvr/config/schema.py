@@ -92,6 +92,9 @@ class LearnerConfig:
     # a micro-batch whose float32 logits fit in this many MiB keeps them for backward instead of
     # recomputing the LM head (one matmul fewer); 0: always recompute
     logprob_keep_logits_mib: int = 512
+    # padding-free forwards: sequences packed into fewer rows (same log-probs; turned off with a
+    # warning for a model whose attention ignores packed position ids)
+    pack_sequences: bool = True
     gradient_checkpointing: bool = False  # recompute layers in backward: activations ~1/10, ~1.3x compute
     num_threads: int = 0  # torch threads per rank on CPU; 0: auto (see rollout.num_threads)
 

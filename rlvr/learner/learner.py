@@ -34,7 +34,7 @@ import torch.distributed as dist
 
 from rlvr.batch import TokenBatch
 from rlvr.learner.distributed import Rendezvous, init_process_group, rng_state, seed_everything, set_rng_state
-from rlvr.learner.logprobs import LogProbModel, LogProbOutput
+from rlvr.learner.logprobs import LogProbModel, LogProbOutput, check_packing
 from rlvr.learner.microbatch import plan_micro_batches, plan_separate_micro_batches, stack_sources
 from rlvr.learner.options import LearnerOptions, deepspeed_config
 from rlvr.learner.schedule import WarmupSchedule
@@ -117,13 +117,17 @@ class Learner:
             optimizer.register_step_pre_hook(self._clip_pre_hook)
         self._grad_norm: float | None = None
         self.engine, _, _, self.lr_scheduler = deepspeed.initialize(
-            model=LogProbModel(hf, options.logprob_chunk_size, options.logprob_keep_logits_mib << 20),
+            model=LogProbModel(
+                hf, options.logprob_chunk_size, options.logprob_keep_logits_mib << 20, options.pack_sequences
+            ),
             optimizer=optimizer,
             # A callable: DeepSpeed builds the scheduler on the optimizer it actually steps.
             lr_scheduler=partial(torch.optim.lr_scheduler.LambdaLR, lr_lambda=schedule),
             config=self.ds_config,
         )
         self.device = self.engine.device
+        if options.pack_sequences:  # every rank runs the same two tiny forwards (ZeRO-3 gathers)
+            check_packing(self.engine.module, self.engine)
         self._weight_sender = None  # NcclWeightSender, once open_weight_sync ran
 
     # ------------------------------------------------------------------ training

@@ -18,6 +18,8 @@ softmax of logits / T; column 0 and positions outside the selection are 0.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -26,8 +28,16 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from rlvr.batch import TokenBatch
+from rlvr.learner.packing import (
+    attention_mask_kind,
+    pack_rows,
+    packing_matches,
+    packing_tolerance,
+    synthetic_batch,
+)
 
 DEFAULT_CHUNK_TOKENS = 1024
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -167,6 +177,7 @@ def token_logprobs(
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     all_tokens: bool = False,
     keep_logits_bytes: int = 0,
+    pack: bool = False,
 ) -> LogProbOutput:
     """Per-token log-probs of a Hugging Face causal LM on `batch`, chunked over the LM head.
 
@@ -174,7 +185,7 @@ def token_logprobs(
     `all_tokens`); the rest are 0. Works on a plain model; the learner uses `LogProbModel`, the same
     computation as one nn.Module so that DeepSpeed's forward/backward hooks see it.
     """
-    return LogProbModel(model, chunk_tokens, keep_logits_bytes)(
+    return LogProbModel(model, chunk_tokens, keep_logits_bytes, pack)(
         batch.input_ids,
         batch.attention_mask,
         batch.attention_mask if all_tokens else batch.loss_mask,
@@ -198,7 +209,11 @@ class LogProbModel(nn.Module):
     """
 
     def __init__(
-        self, lm: nn.Module, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, keep_logits_bytes: int = 0
+        self,
+        lm: nn.Module,
+        chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+        keep_logits_bytes: int = 0,
+        pack: bool = False,
     ) -> None:
         super().__init__()
         if lm.get_output_embeddings() is None:
@@ -208,6 +223,7 @@ class LogProbModel(nn.Module):
         self.lm = lm
         self.chunk_tokens = chunk_tokens
         self.keep_logits_bytes = keep_logits_bytes
+        self.pack = pack  # padding-free body (packing.py); set False where packing_matches fails
 
     def forward(
         self,
@@ -216,9 +232,31 @@ class LogProbModel(nn.Module):
         select: torch.Tensor,
         temperature: float = 1.0,
         with_entropy: bool = False,
+        pack: bool | None = None,
+        return_hidden: bool = False,
     ) -> _Outputs:
         body = self.lm.get_decoder()
-        hidden = body(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+        packing = None
+        if self.pack if pack is None else pack:
+            packing = pack_rows(
+                input_ids,
+                attention_mask,
+                select,
+                hidden_size=self.lm.config.hidden_size,
+                mask=attention_mask_kind(self.lm.config),
+            )
+        if packing is None:
+            hidden = body(
+                input_ids=input_ids, attention_mask=attention_mask, use_cache=False
+            ).last_hidden_state
+        else:
+            packed = body(
+                input_ids=packing.input_ids,
+                position_ids=packing.position_ids,
+                attention_mask=packing.attention_mask,  # 4-D, or None: restarting position ids
+                use_cache=False,
+            ).last_hidden_state
+            hidden = packing.unpack(packed)
         out = chunked_logprobs_from_hidden(
             hidden,
             self.lm.get_output_embeddings(),
@@ -231,9 +269,44 @@ class LogProbModel(nn.Module):
             keep_logits_bytes=self.keep_logits_bytes,
         )
         result = _Outputs(logprobs=out.logprobs)
+        if return_hidden:  # for check_packing
+            result["hidden"] = hidden
         if out.entropy is not None:
             result["entropy"] = out.entropy
         return result
+
+
+def check_packing(model: LogProbModel, call: Callable[..., _Outputs] | None = None) -> float:
+    """Turn `model.pack` off, with a warning, when its LM attends across packed sequences.
+
+    `call` runs the forward (default: the model itself; the learner passes its DeepSpeed engine so
+    every rank runs the same forwards; under ZeRO-3 only its forward sees whole parameters).
+    Returns the largest relative difference of a token's final hidden state.
+    """
+    call = call or model
+    lm = model.lm
+    device = next(model.parameters()).device if call is model else getattr(call, "device", "cpu")
+    dtype = lm.get_input_embeddings().weight.dtype
+    vocab = int(lm.config.vocab_size)
+
+    def hidden_of(ids: torch.Tensor, attn: torch.Tensor, sel: torch.Tensor, pack: bool) -> torch.Tensor:
+        return call(ids, attn, sel, pack=pack, return_hidden=True)["hidden"]
+
+    ids, attn, sel = synthetic_batch(vocab, "cpu")
+    kind = attention_mask_kind(lm.config)
+    if pack_rows(ids, attn, sel, hidden_size=lm.config.hidden_size, mask=kind) is None:
+        raise AssertionError("check_packing's batch must pack")
+
+    ok, diff = packing_matches(hidden_of, vocab, device, packing_tolerance(dtype))
+    if not ok and model.pack:
+        log.warning(
+            "%s attends across packed sequences (packed and padded hidden states differ by %.3g): "
+            "computing padded rows instead (learner.pack_sequences has no effect for this model)",
+            type(lm).__name__,
+            diff,
+        )
+        model.pack = False
+    return diff
 
 
 def naive_token_logprobs(

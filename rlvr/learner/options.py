@@ -36,6 +36,9 @@ class LearnerOptions:
     logprob_keep_logits_mib: a micro-batch whose selected tokens' float32 logits fit in this many
         MiB keeps them for backward instead of recomputing the LM head (one matmul fewer); 0: always
         recompute.
+    pack_sequences: run the transformer body on sequences packed into fewer rows (no padding
+        positions computed; same log-probs), when the model reads packed position ids (checked at
+        start, see packing.py).
     temperature: rollouts sampled at T are scored with logits / T so ratios match the sampler.
     gradient_checkpointing: recompute transformer layers in backward (HF's implementation).
     num_cpus_per_rank, num_gpus_per_rank: Ray resources of one rank's actor.
@@ -58,6 +61,7 @@ class LearnerOptions:
     micro_batch_size: int = 8
     logprob_chunk_size: int = 1024
     logprob_keep_logits_mib: int = 512
+    pack_sequences: bool = True
     temperature: float = 1.0
     gradient_checkpointing: bool = False
     num_cpus_per_rank: float = 1.0

@@ -202,6 +202,7 @@ def make_reference(model_path: str, cfg: LearnerConfig, *, temperature: float = 
         chunk_tokens=cfg.logprob_chunk_size,
         temperature=temperature,
         num_threads=num_threads,
+        pack_sequences=cfg.pack_sequences,
     )
 
 

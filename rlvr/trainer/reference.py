@@ -48,10 +48,11 @@ class ReferenceWorker:
         temperature: float = 1.0,
         device: str | None = None,
         num_threads: int = 0,
+        pack_sequences: bool = True,
     ) -> None:
         from transformers import AutoModelForCausalLM
 
-        from rlvr.learner.logprobs import LogProbModel
+        from rlvr.learner.logprobs import LogProbModel, check_packing
 
         self.device = (
             torch.device(device) if device else reference_device(_ray_gpu_ids(), torch.cuda.is_available())
@@ -61,16 +62,20 @@ class ReferenceWorker:
         torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
         lm = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype).to(self.device)
         lm.eval().requires_grad_(False)
-        self.model = LogProbModel(lm, chunk_tokens=chunk_tokens)
+        self.model = LogProbModel(lm, chunk_tokens=chunk_tokens, pack=pack_sequences)
+        if pack_sequences:
+            check_packing(self.model)
         # Scored at the sampling temperature, like the learner's log pi, so the log-ratio compares
         # the same two distributions.
         self.temperature = temperature
 
     @torch.no_grad()
     def compute_logprobs(self, batch: TokenBatch, micro_batch_size: int = 16) -> torch.Tensor:
-        out = []
-        for mb in batch.split(micro_batch_size):
-            mb = mb.to(self.device)
+        """log pi_0 [B, L] on loss-mask positions, 0 elsewhere (float32, CPU)."""
+        B, L = batch.input_ids.shape
+        out = torch.zeros((B, L), dtype=torch.float32)
+        for start in range(0, B, micro_batch_size):
+            mb = batch.select(slice(start, start + micro_batch_size)).trim().to(self.device)
             res = self.model(mb.input_ids, mb.attention_mask, mb.loss_mask > 0, temperature=self.temperature)
-            out.append(res["logprobs"].float().cpu())
-        return torch.cat(out, dim=0)
+            out[start : start + len(mb), : mb.input_ids.shape[1]] = res["logprobs"].float().cpu()
+        return out

@@ -262,7 +262,9 @@ class Trainer:
         if batch is not None:
             if self.reference is not None:
                 with timer("reference"):
-                    batch.tensors["logp_ref"] = ray.get(self.reference.compute_logprobs.remote(batch))
+                    batch.tensors["logp_ref"] = ray.get(
+                        self.reference.compute_logprobs.remote(batch, cfg.learner.micro_batch_size)
+                    )
             with timer("learn"):
                 metrics |= self._learn(batch)
             self._learned = True

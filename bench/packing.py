@@ -1,0 +1,97 @@
+"""Padded vs packed rows (learner.pack_sequences): fwd+bwd time of one micro-batch of a real model.
+
+Rows are --batch / --group prompts of --prompt tokens, each with --group responses (GRPO's samples
+per prompt) of lengths drawn uniformly from [--min-response, --max-response] (seeded),
+right-padded as the learner gets them. Both layouts run
+alternately --repeats times in one process; prints the median seconds of each, their ratio, the
+padding share of the padded layout, and the largest log-prob difference between the two.
+
+    .venv/bin/python -m bench.packing --model tiny --batch 32 --prompt 45 --max-response 48
+    .venv/bin/python -m bench.packing --model smollm2-135m --batch 8 --prompt 120 --max-response 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from rlvr.batch import pack_sequences
+from rlvr.learner.logprobs import token_logprobs
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="tiny", help="a recipes/model/*.yaml name")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--group", type=int, default=8, help="responses per prompt")
+    p.add_argument("--prompt", type=int, default=45)
+    p.add_argument("--min-response", type=int, default=1)
+    p.add_argument("--max-response", type=int, default=48)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+
+    from transformers import AutoModelForCausalLM
+
+    torch.set_num_threads(args.threads)
+    from rlvr.config.load import compose_config
+    from rlvr.trainer.components import ensure_model
+
+    path = ensure_model(compose_config([f"model={args.model}"]).model)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    g = torch.Generator().manual_seed(args.seed)
+    vocab = model.config.vocab_size
+    prompts, responses = [], []
+    for i in range(args.batch):
+        if i % args.group == 0:
+            prompt = torch.randint(3, vocab, (args.prompt,), generator=g).tolist()
+        r = int(torch.randint(args.min_response, args.max_response + 1, (1,), generator=g))
+        prompts.append(prompt)
+        responses.append(torch.randint(3, vocab, (r,), generator=g).tolist())
+    batch = pack_sequences(prompts, responses, pad_id=0)
+
+    def step(pack: bool) -> tuple[float, torch.Tensor]:
+        model.zero_grad(set_to_none=True)
+        t0 = time.perf_counter()
+        out = token_logprobs(model, batch, pack=pack, keep_logits_bytes=512 << 20)
+        (-(out.logprobs * batch.loss_mask).sum() / batch.loss_mask.sum()).backward()
+        return time.perf_counter() - t0, out.logprobs.detach()
+
+    times: dict[bool, list[float]] = {False: [], True: []}
+    logps = {}
+    step(False)  # warm-up (allocator, oneDNN)
+    for _ in range(args.repeats):
+        for pack in (False, True):
+            dt, logps[pack] = step(pack)
+            times[pack].append(dt)
+    from rlvr.learner.packing import attention_mask_kind, pack_rows
+
+    packing = pack_rows(
+        batch.input_ids,
+        batch.attention_mask,
+        batch.loss_mask,
+        hidden_size=model.config.hidden_size,
+        mask=attention_mask_kind(model.config),
+    )
+    shape = tuple(packing.input_ids.shape) if packing is not None else "not packed"
+    real = int(batch.attention_mask.sum())
+    padded = batch.input_ids.numel()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(
+        f"{args.model}, {args.batch} rows ({args.group} per prompt), prompt {args.prompt}, responses "
+        f"{args.min_response}-{args.max_response}: {real} real tokens of {padded} padded "
+        f"({1 - real / padded:.0%} padding); "
+        f"padded {tuple(batch.input_ids.shape)}, packed {shape}"
+    )
+    print(
+        f"fwd+bwd padded {med[False]:.3f} s, packed {med[True]:.3f} s, packed/padded {med[True] / med[False]:.2f}x"
+    )
+    print(f"largest log-prob difference {float((logps[True] - logps[False]).abs().max()):.2e}")
+
+
+if __name__ == "__main__":
+    main()
