@@ -9,8 +9,8 @@ import torch
 from learner_helpers import VOCAB, random_batch
 from transformers import AutoModelForCausalLM
 
-from rlvr.learner.logprobs import LogProbModel, check_packing, naive_token_logprobs, token_logprobs
 from rlvr.batch import pack_sequences
+from rlvr.learner.logprobs import LogProbModel, check_packing, naive_token_logprobs, token_logprobs
 from rlvr.learner.packing import pack_rows, plan_bins, synthetic_batch
 
 
