@@ -17,9 +17,10 @@ padded batch's n copies did. Which layout (share or not, how many samples per un
 picked by a FLOP model, `relative_cost`; the padded batch is kept when nothing is cheaper.
 
 The attention pattern is a 4-D mask (Hugging Face passes 4-D masks to the attention as they are;
-boolean for SDPA, additive for eager). Flash-attention takes no mask: there, rows are packed
-without sharing and the sequences are marked by restarting position ids, which `transformers`
-turns into flash-attention's varlen boundaries. A model whose attention ignores either would let
+boolean for SDPA, additive for eager). Flash-attention takes no mask, and a 4-D mask would replace
+a sliding window: there, rows are packed without sharing and the sequences are marked by
+restarting position ids, which `transformers` turns into flash-attention's varlen boundaries or
+per-sequence (sliding) causal masks. A model whose attention ignores either would let
 sequences see each other: `packing_matches` compares both layouts on a tiny batch once per model,
 and callers fall back to padded rows, with a warning, when they differ.
 """
@@ -216,10 +217,20 @@ def _layout(
     )
 
 
+def has_sliding_window(config: object) -> bool:
+    """Whether some layer attends within a sliding window (Gemma-2/3, Mistral, Qwen2 with
+    use_sliding_window): a custom 4-D mask would replace that window, so such models get packing
+    by position ids only, whose masks `transformers` still builds per layer."""
+    layer_types = getattr(config, "layer_types", None)
+    if layer_types is not None:
+        return any("sliding" in str(t) for t in layer_types)
+    return bool(getattr(config, "sliding_window", None)) and bool(getattr(config, "use_sliding_window", True))
+
+
 def attention_mask_kind(config: object) -> str:
     """How a packed layout is told to the model's attention (MASKS), from its HF config."""
     impl = getattr(config, "_attn_implementation", None) or "sdpa"
-    if "flash" in impl:
+    if "flash" in impl or has_sliding_window(config):
         return "positions"
     return "additive" if impl == "eager" else "bool"
 

@@ -154,3 +154,46 @@ def test_reference_worker_scores_packed_trimmed_micro_batches_like_the_naive_mod
     want = naive_token_logprobs(model, batch, temperature=0.9).logprobs
     assert got.shape == batch.input_ids.shape
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
+def test_mask_kind_follows_the_attention_and_any_sliding_window():
+    from transformers import LlamaConfig, MistralConfig, Qwen2Config
+
+    from rlvr.learner.packing import attention_mask_kind
+
+    llama = LlamaConfig()
+    assert attention_mask_kind(llama) == "bool"  # sdpa by default
+    llama._attn_implementation = "eager"
+    assert attention_mask_kind(llama) == "additive"
+    llama._attn_implementation = "flash_attention_2"
+    assert attention_mask_kind(llama) == "positions"
+    # A 4-D mask would replace a sliding window: position ids only.
+    assert attention_mask_kind(MistralConfig(sliding_window=4096)) == "positions"
+    assert attention_mask_kind(Qwen2Config(use_sliding_window=True, sliding_window=4096)) == "positions"
+    assert attention_mask_kind(Qwen2Config(use_sliding_window=False)) == "bool"  # Qwen2.5's default
+
+
+def test_a_sliding_window_model_packs_by_position_ids_with_the_same_logprobs():
+    from transformers import MistralConfig, MistralForCausalLM
+
+    torch.manual_seed(0)
+    config = MistralConfig(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        sliding_window=4,  # shorter than the rows: the window matters
+        pad_token_id=0,
+    )
+    mistral = MistralForCausalLM(config)
+    batch = grouped_batch(3, 4, seed=9)
+    lp = LogProbModel(mistral, pack=True)
+    assert check_packing(lp) < 1e-4 and lp.pack
+    packed = token_logprobs(mistral, batch, pack=True).logprobs
+    padded = token_logprobs(mistral, batch, pack=False).logprobs
+    torch.testing.assert_close(packed, padded, atol=1e-5, rtol=1e-4)
+    windowless = MistralForCausalLM(MistralConfig(**{**config.to_dict(), "sliding_window": None}))
+    windowless.load_state_dict(mistral.state_dict())
+    assert (token_logprobs(windowless, batch).logprobs - padded).abs().max() > 1e-4  # the window is real
