@@ -91,3 +91,10 @@ def train_and_gather(
         )
     else:
         engine.send_weights()
+    # Leave together and close the process group before the interpreter exits: a rank that exits
+    # while gloo still serves the other once died with "terminate called without an active
+    # exception" (SIGABRT) in a full local suite.
+    import torch.distributed as dist
+
+    dist.barrier()
+    dist.destroy_process_group()
