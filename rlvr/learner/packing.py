@@ -144,17 +144,20 @@ def pack_rows(
         first = torch.where(sel.any(dim=1), sel.int().argmax(dim=1) + 1, torch.tensor(lengths))
         starts = [min(int(s), n) for s, n in zip(first.tolist(), lengths, strict=True)]
     best = (relative_cost(B, L, hidden_size), None)
-    for members in MEMBERS if share else (None,):
-        for shared in (True, False) if share else (False,):
-            units = _units(cpu_ids, lengths, starts, members, shared)
-            sizes = [u.size(lengths) for u in units]
-            for factor in WIDTHS:
-                width = int(max(sizes) * factor)
-                place = plan_bins(sizes, width)
-                rows = 1 + max(b for b, _ in place)
-                cost = relative_cost(rows, width, hidden_size)
-                if cost < best[0]:
-                    best = (cost, (units, place, rows, width))
+    # Unshared once, right after sharing with whole groups (ties keep the earlier candidate).
+    candidates = [(None, False)]
+    if share:
+        candidates = [(None, True), (None, False)] + [(m, True) for m in MEMBERS if m is not None]
+    for members, shared in candidates:
+        units = _units(cpu_ids, lengths, starts, members, shared)
+        sizes = [u.size(lengths) for u in units]
+        for factor in WIDTHS:
+            width = int(max(sizes) * factor)
+            place = plan_bins(sizes, width)
+            rows = 1 + max(b for b, _ in place)
+            cost = relative_cost(rows, width, hidden_size)
+            if cost < best[0]:
+                best = (cost, (units, place, rows, width))
     if best[1] is None:
         return None
     units, place, R, C = best[1]
