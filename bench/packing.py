@@ -2,9 +2,11 @@
 
 Rows are --batch / --group prompts of --prompt tokens, each with --group responses (GRPO's samples
 per prompt) of lengths drawn uniformly from [--min-response, --max-response] (seeded),
-right-padded as the learner gets them. Both layouts run
-alternately --repeats times in one process; prints the median seconds of each, their ratio, the
-padding share of the padded layout, and the largest log-prob difference between the two.
+right-padded as the learner gets them. Three layouts run alternately --repeats times in one
+process: padded rows; packed rows with SDPA over each packed row's 4-D mask (`rows`, before
+attention per sequence); packed rows attending per sequence (`sequences`, packing.Segments, what
+the learner does for SDPA models). Prints the median seconds of each, their ratios, the padding
+share of the padded layout, and the largest log-prob difference from the padded layout.
 
     .venv/bin/python -m bench.packing --model tiny --batch 32 --prompt 45 --max-response 48
     .venv/bin/python -m bench.packing --model smollm2-135m --batch 8 --prompt 120 --max-response 256
@@ -19,7 +21,8 @@ import time
 import torch
 
 from rlvr.batch import pack_sequences
-from rlvr.learner.logprobs import token_logprobs
+from rlvr.learner.logprobs import LogProbModel
+from rlvr.learner.packing import ATTENTION
 
 
 def main() -> None:
@@ -54,20 +57,26 @@ def main() -> None:
         responses.append(torch.randint(3, vocab, (r,), generator=g).tolist())
     batch = pack_sequences(prompts, responses, pad_id=0)
 
-    def step(pack: bool) -> tuple[float, torch.Tensor]:
+    lp = LogProbModel(model, keep_logits_bytes=512 << 20, pack=True)  # routes SDPA through ATTENTION
+    layouts = {"padded": (False, ATTENTION), "rows": (True, "sdpa"), "sequences": (True, ATTENTION)}
+
+    def step(layout: str) -> tuple[float, torch.Tensor]:
+        pack, attention = layouts[layout]
+        model.config._attn_implementation = attention  # "sdpa": packed rows get no Segments
         model.zero_grad(set_to_none=True)
         t0 = time.perf_counter()
-        out = token_logprobs(model, batch, pack=pack, keep_logits_bytes=512 << 20)
-        (-(out.logprobs * batch.loss_mask).sum() / batch.loss_mask.sum()).backward()
-        return time.perf_counter() - t0, out.logprobs.detach()
+        out = lp(batch.input_ids, batch.attention_mask, batch.loss_mask, pack=pack)
+        (-(out["logprobs"] * batch.loss_mask).sum() / batch.loss_mask.sum()).backward()
+        return time.perf_counter() - t0, out["logprobs"].detach()
 
-    times: dict[bool, list[float]] = {False: [], True: []}
+    times: dict[str, list[float]] = {k: [] for k in layouts}
     logps = {}
-    step(False)  # warm-up (allocator, oneDNN)
+    step("padded")  # warm-up (allocator, oneDNN)
     for _ in range(args.repeats):
-        for pack in (False, True):
-            dt, logps[pack] = step(pack)
-            times[pack].append(dt)
+        for layout in layouts:
+            dt, logps[layout] = step(layout)
+            times[layout].append(dt)
+    model.config._attn_implementation = ATTENTION
     from rlvr.learner.packing import attention_mask_kind, pack_rows
 
     packing = pack_rows(
@@ -76,6 +85,7 @@ def main() -> None:
         batch.loss_mask,
         hidden_size=model.config.hidden_size,
         mask=attention_mask_kind(model.config),
+        segments=True,
     )
     shape = tuple(packing.input_ids.shape) if packing is not None else "not packed"
     real = int(batch.attention_mask.sum())
@@ -86,11 +96,20 @@ def main() -> None:
         f"{args.min_response}-{args.max_response}: {real} real tokens of {padded} padded "
         f"({1 - real / padded:.0%} padding); "
         f"padded {tuple(batch.input_ids.shape)}, packed {shape}"
+        + (
+            f", attention per sequence in {len(packing.segments.buckets)} groups"
+            if packing and packing.segments
+            else ""
+        )
     )
     print(
-        f"fwd+bwd padded {med[False]:.3f} s, packed {med[True]:.3f} s, packed/padded {med[True] / med[False]:.2f}x"
+        f"fwd+bwd padded {med['padded']:.3f} s, packed (mask over rows) {med['rows']:.3f} s, "
+        f"packed (per sequence) {med['sequences']:.3f} s; rows/padded {med['rows'] / med['padded']:.2f}x, "
+        f"sequences/padded {med['sequences'] / med['padded']:.2f}x, sequences/rows {med['sequences'] / med['rows']:.2f}x"
     )
-    print(f"largest log-prob difference {float((logps[True] - logps[False]).abs().max()):.2e}")
+    for layout in ("rows", "sequences"):
+        diff = float((logps[layout] - logps["padded"]).abs().max())
+        print(f"largest log-prob difference, {layout} vs padded: {diff:.2e}")
 
 
 if __name__ == "__main__":

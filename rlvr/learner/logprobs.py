@@ -29,11 +29,13 @@ from torch.utils.checkpoint import checkpoint
 
 from rlvr.batch import TokenBatch
 from rlvr.learner.packing import (
+    ATTENTION,
     attention_mask_kind,
     pack_rows,
     packing_matches,
     packing_tolerance,
     synthetic_batch,
+    use_segment_attention,
 )
 
 DEFAULT_CHUNK_TOKENS = 1024
@@ -224,6 +226,8 @@ class LogProbModel(nn.Module):
         self.chunk_tokens = chunk_tokens
         self.keep_logits_bytes = keep_logits_bytes
         self.pack = pack  # padding-free body (packing.py); set False where packing_matches fails
+        if pack:
+            use_segment_attention(lm)
 
     def forward(
         self,
@@ -234,6 +238,7 @@ class LogProbModel(nn.Module):
         with_entropy: bool = False,
         pack: bool | None = None,
         return_hidden: bool = False,
+        gather_cost: float | None = None,
     ) -> _Outputs:
         body = self.lm.get_decoder()
         packing = None
@@ -244,17 +249,21 @@ class LogProbModel(nn.Module):
                 select,
                 hidden_size=self.lm.config.hidden_size,
                 mask=attention_mask_kind(self.lm.config),
+                segments=getattr(self.lm.config, "_attn_implementation", None) == ATTENTION,
+                gather_cost=gather_cost,  # check_packing: 0, so that its tiny batch attends per sequence
             )
         if packing is None:
             hidden = body(
                 input_ids=input_ids, attention_mask=attention_mask, use_cache=False
             ).last_hidden_state
         else:
+            extra = {"rlvr_segments": packing.segments} if packing.segments is not None else {}
             packed = body(
                 input_ids=packing.input_ids,
                 position_ids=packing.position_ids,
                 attention_mask=packing.attention_mask,  # 4-D, or None: restarting position ids
                 use_cache=False,
+                **extra,  # per-sequence attention (packing.Segments), read by packing.ATTENTION
             ).last_hidden_state
             hidden = packing.unpack(packed)
         out = chunked_logprobs_from_hidden(
@@ -290,7 +299,8 @@ def check_packing(model: LogProbModel, call: Callable[..., _Outputs] | None = No
     vocab = int(lm.config.vocab_size)
 
     def hidden_of(ids: torch.Tensor, attn: torch.Tensor, sel: torch.Tensor, pack: bool) -> torch.Tensor:
-        return call(ids, attn, sel, pack=pack, return_hidden=True)["hidden"]
+        # gather_cost 0: the tiny batch attends per sequence where the model's attention can
+        return call(ids, attn, sel, pack=pack, return_hidden=True, gather_cost=0.0)["hidden"]
 
     ids, attn, sel = synthetic_batch(vocab, "cpu")
     kind = attention_mask_kind(lm.config)
@@ -298,6 +308,15 @@ def check_packing(model: LogProbModel, call: Callable[..., _Outputs] | None = No
         raise AssertionError("check_packing's batch must pack")
 
     ok, diff = packing_matches(hidden_of, vocab, device, packing_tolerance(dtype))
+    if not ok and model.pack and lm.config._attn_implementation == ATTENTION:
+        log.warning(
+            "%s: attention per packed sequence differs from padded rows (hidden states by %.3g): "
+            "back to SDPA over each packed row's mask",
+            type(lm).__name__,
+            diff,
+        )
+        lm.config._attn_implementation = "sdpa"
+        ok, diff = packing_matches(hidden_of, vocab, device, packing_tolerance(dtype))
     if not ok and model.pack:
         log.warning(
             "%s attends across packed sequences (packed and padded hidden states differ by %.3g): "

@@ -17,7 +17,13 @@ padded batch's n copies did. Which layout (share or not, how many samples per un
 picked by a FLOP model, `relative_cost`; the padded batch is kept when nothing is cheaper.
 
 The attention pattern is a 4-D mask (Hugging Face passes 4-D masks to the attention as they are;
-boolean for SDPA, additive for eager). Flash-attention takes no mask, and a 4-D mask would replace
+boolean for SDPA, additive for eager). A mask over a whole packed row makes SDPA compute every
+pair of the row, and a row holding a 400-token prompt and 8 samples of 80 has 3x more pairs than
+its sequences attend to. So for SDPA models the attention runs per sequence instead
+(`Segments`, through the attention function `ATTENTION`, which `use_segment_attention` selects):
+a prompt attends causally to itself, each sample to its prompt and causally to itself, batched in
+two padded groups; the 4-D mask still goes along, and anything that does not get the segments
+falls back to SDPA over it. Flash-attention takes no mask, and a 4-D mask would replace
 a sliding window: there, rows are packed without sharing and the sequences are marked by
 restarting position ids, which `transformers` turns into flash-attention's varlen boundaries or
 per-sequence (sliding) causal masks. A model whose attention ignores either would let
@@ -27,12 +33,20 @@ and callers fall back to padded rows, with a warning, when they differ.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 MASKS = ("bool", "additive", "positions")  # SDPA, eager attention, flash-attention (no mask)
+ATTENTION = "rlvr_sdpa"  # SDPA per packed sequence when given Segments, plain SDPA otherwise
+# What a vector copied by attention per sequence costs, in relative_cost's units times the hidden
+# size. Set between two measurements (bench/packing.py, fwd+bwd, per sequence / mask over rows):
+# tiny-arith-v2 (h=128, 32 rows, prompt 45) 1.11x, so per sequence must lose there (it does for
+# a constant above 1.9); SmolLM2-135M (h=576, 8 rows, prompt 400) 0.84x, so it must win (below 8.7).
+GATHER_COST = 4.0
 WIDTHS = (1.0, 1.25, 1.5, 2.0)  # packed row widths tried, as multiples of the widest unit
 MEMBERS = (None, 8, 4, 2)  # samples per shared-prefix unit tried (None: all rows of the prefix)
 
@@ -52,11 +66,156 @@ class Packing:
     position_ids: torch.Tensor
     attention_mask: torch.Tensor | None
     index: torch.Tensor
+    segments: Segments | None = None  # attention per sequence (mask "bool", when it is cheaper)
 
     def unpack(self, packed: torch.Tensor) -> torch.Tensor:
         """[R, C, ...] packed values -> [B, L, ...] in the padded layout."""
         flat = packed.reshape(-1, *packed.shape[2:])
         return flat[self.index.reshape(-1)].view(*self.index.shape, *packed.shape[2:])
+
+
+@dataclass
+class Segments:
+    """Attention of a packed layout computed per sequence, not over whole packed rows.
+
+    A group is a run of query positions and the keys it sees: a shared prefix (or an unshared
+    sequence) sees itself causally; a sample sees its prefix, then itself causally. Groups are
+    batched in buckets padded to their longest query and key runs, one SDPA call per bucket.
+    buckets: (queries [G, Q], keys [G, K], mask [G, 1, Q, K] bool) with flat packed positions
+    (row * C + column); padding slots point at position 0 and a padding query sees key 0 only.
+    A bucket of prefixes and unshared sequences (keys = queries) has mask None: causal attention
+    is exact for its real queries (key j <= query j is real), and SDPA then skips the upper half.
+    source: [R * C], for each packed position its row in the buckets' outputs laid end to end,
+    or the last row (zeros) for packing's own padding.
+    """
+
+    buckets: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+    source: torch.Tensor
+
+    def attend(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        scaling: float | None,
+        dropout: float,
+    ) -> torch.Tensor:
+        """query [R, Hq, C, d], key and value [R, Hkv, C, d] -> the attention output [R, C, Hq, d]."""
+        R, Hq, C, d = query.shape
+        Hkv = key.shape[1]
+        q = query.transpose(1, 2).reshape(R * C, Hq, d)
+        k = key.transpose(1, 2).reshape(R * C, Hkv, d)
+        v = value.transpose(1, 2).reshape(R * C, Hkv, d)
+        outs = []
+        for queries, keys, mask in self.buckets:
+            # index_select, not q[queries]: its backward is index_add_, much faster on CPU than
+            # the accumulating index_put_ of advanced indexing
+            qb = q.index_select(0, queries.view(-1)).view(*queries.shape, Hq, d).transpose(1, 2)
+            kb = k.index_select(0, keys.view(-1)).view(*keys.shape, Hkv, d).transpose(1, 2)
+            vb = v.index_select(0, keys.view(-1)).view(*keys.shape, Hkv, d).transpose(1, 2)
+            if Hkv != Hq:  # grouped-query attention: kv head j serves query heads j*g .. j*g+g-1
+                kb = kb.repeat_interleave(Hq // Hkv, dim=1)
+                vb = vb.repeat_interleave(Hq // Hkv, dim=1)
+            o = F.scaled_dot_product_attention(
+                qb, kb, vb, attn_mask=mask, dropout_p=dropout, is_causal=mask is None, scale=scaling
+            )
+            outs.append(o.transpose(1, 2).reshape(-1, Hq, d))
+        outs.append(q.new_zeros(1, Hq, d))
+        return torch.cat(outs).index_select(0, self.source).view(R, C, Hq, d)
+
+    def to(self, device: torch.device | str) -> Segments:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
+        return Segments([tuple(move(t) for t in b) for b in self.buckets], self.source.to(device))
+
+
+def _groups(units: list[_Unit], place: list[tuple[int, int]], lengths: list[int], C: int):
+    """(parent positions, own positions) of every attention group of a packed layout, as flat
+    positions; the first list holds prefixes and unshared sequences, the second shared samples."""
+    whole, samples = [], []
+    for unit, (r, offset) in zip(units, place, strict=True):
+        at = r * C + offset
+        parent = list(range(at, at + unit.prefix))
+        if unit.prefix:
+            whole.append(([], parent))
+        at += unit.prefix
+        for b in unit.rows:
+            n = lengths[b] - unit.prefix
+            (samples if unit.prefix else whole).append((parent, list(range(at, at + n))))
+            at += n
+    return [g for g in (whole, samples) if g]
+
+
+def _pairs(groups: list[list[tuple[list[int], list[int]]]]) -> tuple[int, int]:
+    """Query-key pairs SDPA computes for these buckets (padding included; half for a causal
+    bucket, whose upper triangle SDPA skips), and the vectors gathered for them (queries, keys and
+    values per bucket, then every output once)."""
+    pairs = gathered = 0
+    for g in groups:
+        Q = max(len(own) for _, own in g)
+        K = max(len(par) + len(own) for par, own in g)
+        causal = all(not par for par, _ in g)
+        pairs += len(g) * Q * K // (2 if causal else 1)
+        gathered += len(g) * (Q + 2 * K) + sum(len(own) for _, own in g)
+    return pairs, gathered
+
+
+def _segments(groups: list[list[tuple[list[int], list[int]]]], R: int, C: int) -> Segments:
+    buckets = []
+    source = torch.full((R * C,), -1, dtype=torch.long)
+    done = 0
+    for g in groups:
+        Q = max(len(own) for _, own in g)
+        K = max(len(par) + len(own) for par, own in g)
+        queries = torch.zeros((len(g), Q), dtype=torch.long)
+        keys = torch.zeros((len(g), K), dtype=torch.long)
+        mask = torch.zeros((len(g), 1, Q, K), dtype=torch.bool)
+        mask[:, :, :, 0] = True  # padding queries see key 0 (no query row without a key)
+        for i, (par, own) in enumerate(g):
+            p, n = len(par), len(own)
+            queries[i, :n] = torch.tensor(own)
+            keys[i, : p + n] = torch.tensor(par + own)
+            # query j sees the parent and its own keys up to itself: key index < p + j + 1
+            mask[i, 0, :n, : p + n] = torch.arange(p + n).unsqueeze(0) < torch.arange(
+                p + 1, p + n + 1
+            ).unsqueeze(1)
+            source[torch.tensor(own)] = done + i * Q + torch.arange(n)
+        causal = all(not par for par, _ in g)  # keys are the queries: plain causal attention
+        buckets.append((queries, keys, None if causal else mask))
+        done += len(g) * Q
+    source[source < 0] = done  # packing's padding: the zeros row
+    return Segments(buckets, source)
+
+
+def use_segment_attention(lm: torch.nn.Module) -> bool:
+    """Route an SDPA model's attention through ATTENTION (per-sequence attention for packed rows
+    that carry Segments, plain SDPA for everything else). Other attentions are left alone."""
+    config = lm.config
+    if getattr(config, "_attn_implementation", None) not in ("sdpa", ATTENTION) or has_sliding_window(config):
+        return False
+    takes = inspect.signature(lm.get_decoder().forward).parameters.values()
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in takes):
+        return False  # the decoder cannot pass Segments on to its attention
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(ATTENTION, _segment_attention)
+    AttentionMaskInterface.register(ATTENTION, sdpa_mask)
+    config._attn_implementation = ATTENTION
+    return True
+
+
+# attention arguments that Segments.attend does not implement: with any of them set, plain SDPA
+_NOT_PER_SEQUENCE = ("softcap", "sliding_window", "s_aux", "sinks", "head_mask")
+
+
+def _segment_attention(module, query, key, value, attention_mask, *, rlvr_segments=None, **kwargs):
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if rlvr_segments is None or any(kwargs.get(k) is not None for k in _NOT_PER_SEQUENCE):
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    return rlvr_segments.attend(query, key, value, kwargs.get("scaling"), kwargs.get("dropout", 0.0)), None
 
 
 def plan_bins(lengths: list[int], width: int) -> list[tuple[int, int]]:
@@ -83,11 +242,24 @@ def plan_bins(lengths: list[int], width: int) -> list[tuple[int, int]]:
     return place
 
 
-def relative_cost(rows: int, width: int, hidden_size: int) -> float:
+def relative_cost(
+    rows: int,
+    width: int,
+    hidden_size: int,
+    pairs: int | None = None,
+    gathered: int = 0,
+    gather_cost: float | None = None,
+) -> float:
     """Body FLOPs of `rows` x `width` tokens, up to a constant: the linear layers, ~24 h^2 per
-    token and layer (fwd), plus attention over the whole row, ~4 width h per token (QK^T and AV;
-    masked pairs are computed too)."""
-    return rows * width * (1.0 + width / (6.0 * hidden_size))
+    token and layer (fwd), plus attention, ~4 h per query-key pair (QK^T and AV). `pairs`: the
+    pairs computed, by default every pair of each row (a 4-D mask's masked pairs are computed too).
+    `gathered`: query, key, value and output vectors that attention per sequence copies (Segments),
+    at `gather_cost` each (default GATHER_COST; memory-bound copies and their backward, per layer)."""
+    if pairs is None:
+        pairs = rows * width * width
+    if gather_cost is None:
+        gather_cost = GATHER_COST
+    return rows * width + pairs / (6.0 * hidden_size) + gather_cost * gathered / hidden_size
 
 
 @dataclass
@@ -125,12 +297,17 @@ def pack_rows(
     hidden_size: int,
     mask: str = "bool",
     pad_id: int = 0,
+    segments: bool = False,
+    gather_cost: float | None = None,
 ) -> Packing | None:
     """The cheapest packed layout of a right-padded batch, or None when the padded one is cheapest.
 
     select: [B, L] positions whose log-prob is wanted (only column >= 1 counts); a row's tokens
     before its first selected position are its shareable prefix. Without it, or with
     mask="positions", nothing is shared.
+    segments: the model's attention takes `Segments` (use_segment_attention; mask "bool"): a
+    layout then attends per sequence where relative_cost says it is cheaper than its rows' masks.
+    gather_cost: GATHER_COST unless given (0: per sequence whenever it computes fewer pairs).
     """
     if mask not in MASKS:
         raise ValueError(f"mask must be one of {MASKS}, got {mask!r}")
@@ -155,13 +332,22 @@ def pack_rows(
             width = int(max(sizes) * factor)
             place = plan_bins(sizes, width)
             rows = 1 + max(b for b, _ in place)
-            cost = relative_cost(rows, width, hidden_size)
+            cost, groups = relative_cost(rows, width, hidden_size), None
+            if segments and mask == "bool":
+                per_seq = _groups(units, place, lengths, width)
+                pairs, gathered = _pairs(per_seq)
+                seg_cost = relative_cost(rows, width, hidden_size, pairs, gathered, gather_cost)
+                if seg_cost < cost:
+                    cost, groups = seg_cost, per_seq
             if cost < best[0]:
-                best = (cost, (units, place, rows, width))
+                best = (cost, (units, place, rows, width, groups))
     if best[1] is None:
         return None
-    units, place, R, C = best[1]
-    return _layout(input_ids, lengths, units, place, R, C, mask, pad_id)
+    units, place, R, C, groups = best[1]
+    packing = _layout(input_ids, lengths, units, place, R, C, mask, pad_id)
+    if groups is not None:
+        packing.segments = _segments(groups, R, C).to(input_ids.device)
+    return packing
 
 
 def _layout(
@@ -235,7 +421,7 @@ def attention_mask_kind(config: object) -> str:
     impl = getattr(config, "_attn_implementation", None) or "sdpa"
     if "flash" in impl or has_sliding_window(config):
         return "positions"
-    return "additive" if impl == "eager" else "bool"
+    return "additive" if impl == "eager" else "bool"  # sdpa, ATTENTION
 
 
 def synthetic_batch(vocab_size: int, device: torch.device | str) -> tuple[torch.Tensor, ...]:

@@ -10,8 +10,9 @@ from learner_helpers import VOCAB, random_batch
 from transformers import AutoModelForCausalLM
 
 from rlvr.batch import pack_sequences
+from rlvr.learner import packing as packing_module
 from rlvr.learner.logprobs import LogProbModel, check_packing, naive_token_logprobs, token_logprobs
-from rlvr.learner.packing import pack_rows, plan_bins, synthetic_batch
+from rlvr.learner.packing import ATTENTION, Segments, pack_rows, plan_bins, synthetic_batch
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +84,97 @@ def test_no_packing_when_no_row_is_saved():
     assert pack_rows(batch.input_ids, batch.attention_mask, batch.loss_mask, hidden_size=32) is None
 
 
+@pytest.fixture
+def free_gathers(monkeypatch):
+    """Attention per sequence whenever it computes fewer pairs (these batches are too small for
+    it to pay for its copies)."""
+    monkeypatch.setattr(packing_module, "GATHER_COST", 0.0)
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+@pytest.mark.parametrize("kv_heads", [4, 2, 1])
+def test_attention_per_sequence_equals_sdpa_over_the_rows_mask(grouped, kv_heads, free_gathers):
+    if grouped:
+        batch = grouped_batch(3, 5, seed=3)
+        ids, attn, sel = batch.input_ids, batch.attention_mask, batch.loss_mask
+    else:  # nothing shared: long and short sequences, two to a packed row
+        attn = (torch.arange(10) < torch.tensor([10, 9, 10, 4, 5, 4]).unsqueeze(1)).long()
+        ids, sel = torch.randint(3, VOCAB, attn.shape) * attn, None
+    packing = pack_rows(ids, attn, sel, hidden_size=8, mask="bool", segments=True)
+    assert packing is not None and packing.segments is not None
+    R, C = packing.input_ids.shape
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(R, 4, C, 16, generator=g, requires_grad=True)
+    k = torch.randn(R, kv_heads, C, 16, generator=g, requires_grad=True)
+    v = torch.randn(R, kv_heads, C, 16, generator=g, requires_grad=True)
+    got = packing.segments.attend(q, k, v, scaling=0.25, dropout=0.0)
+    rep = 4 // kv_heads
+    want = torch.nn.functional.scaled_dot_product_attention(
+        q,
+        k.repeat_interleave(rep, dim=1),
+        v.repeat_interleave(rep, dim=1),
+        attn_mask=packing.attention_mask,
+        scale=0.25,
+    ).transpose(1, 2)
+    real = packing.index[attn > 0].unique()  # packed positions of real tokens
+    torch.testing.assert_close(got.reshape(R * C, -1)[real], want.reshape(R * C, -1)[real])
+    w = torch.randn(R * C, 4 * 16, generator=g)[real]
+    grads = [torch.autograd.grad((out.reshape(R * C, -1)[real] * w).sum(), (q, k, v)) for out in (got, want)]
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_a_prompt_and_its_samples_attend_to_fewer_pairs_than_their_row(free_gathers):
+    batch = grouped_batch(2, 8, seed=4)
+    dense = pack_rows(batch.input_ids, batch.attention_mask, batch.loss_mask, hidden_size=8, mask="bool")
+    per_seq = pack_rows(
+        batch.input_ids, batch.attention_mask, batch.loss_mask, hidden_size=8, mask="bool", segments=True
+    )
+    assert dense.segments is None and per_seq.segments is not None
+    pairs = sum(queries.numel() * keys.shape[1] for queries, keys, _ in per_seq.segments.buckets)
+    assert pairs < per_seq.attention_mask.numel()  # what SDPA over whole rows would compute
+    # the 4-D mask still goes along (a decoder that drops the segments falls back to it)
+    assert per_seq.attention_mask is not None
+
+
+def long_prompt_batch(prompt: int, groups: int, per_group: int, responses: tuple[int, int]):
+    g = torch.Generator().manual_seed(0)
+    prompts, outs = [], []
+    for _ in range(groups):
+        p = torch.randint(3, VOCAB, (prompt,), generator=g).tolist()
+        for _ in range(per_group):
+            prompts.append(p)
+            outs.append(
+                torch.randint(
+                    3, VOCAB, (int(torch.randint(*responses, (1,), generator=g)),), generator=g
+                ).tolist()
+            )
+    return pack_sequences(prompts, outs, pad_id=0)
+
+
+def test_attention_per_sequence_is_chosen_where_it_was_measured_faster():
+    # The two shapes GATHER_COST was set between (bench/packing.py): a toy model's GRPO micro-batch,
+    # where copying vectors cost more than the pairs saved, and a long prompt with 8 samples.
+    toy = long_prompt_batch(45, 4, 8, (1, 49))
+    packed = pack_rows(toy.input_ids, toy.attention_mask, toy.loss_mask, hidden_size=128, segments=True)
+    assert packed is not None and packed.segments is None
+    sql = long_prompt_batch(400, 1, 8, (60, 97))
+    packed = pack_rows(sql.input_ids, sql.attention_mask, sql.loss_mask, hidden_size=576, segments=True)
+    assert packed is not None and packed.segments is not None
+    # and never where the model's attention cannot take them
+    assert pack_rows(sql.input_ids, sql.attention_mask, sql.loss_mask, hidden_size=576).segments is None
+
+
 @pytest.mark.parametrize("with_entropy", [True, False])
 @pytest.mark.parametrize("grouped", [True, False])
-def test_packed_values_and_gradients_match_padded_rows(model, with_entropy, grouped):
+def test_packed_values_and_gradients_match_padded_rows(
+    model, with_entropy, grouped, monkeypatch, free_gathers
+):
     batch = grouped_batch(4, 4, seed=5) if grouped else random_batch(16, seed=5)
     assert pack_rows(batch.input_ids, batch.attention_mask, batch.loss_mask, hidden_size=32) is not None
+    calls = []
+    attend = Segments.attend
+    monkeypatch.setattr(Segments, "attend", lambda self, *a: calls.append(1) or attend(self, *a))
     grads, outs = {}, {}
     for pack in (False, True):
         model.zero_grad(set_to_none=True)
@@ -99,6 +186,9 @@ def test_packed_values_and_gradients_match_padded_rows(model, with_entropy, grou
         loss.backward()
         grads[pack] = {n: p.grad.clone() for n, p in model.named_parameters()}
         outs[pack] = out
+    assert model.config._attn_implementation == ATTENTION
+    if grouped:  # a prompt and its samples: attention per sequence computes fewer pairs
+        assert calls
     naive = naive_token_logprobs(model, batch, temperature=0.8)
     torch.testing.assert_close(outs[True].logprobs, naive.logprobs, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(outs[True].logprobs, outs[False].logprobs, atol=1e-5, rtol=1e-4)
@@ -108,6 +198,27 @@ def test_packed_values_and_gradients_match_padded_rows(model, with_entropy, grou
         torch.testing.assert_close(grads[True][name], g, atol=1e-5, rtol=1e-4, msg=name)
 
 
+def test_the_check_runs_the_attention_per_sequence(model, monkeypatch):
+    calls = []
+    attend = Segments.attend
+    monkeypatch.setattr(Segments, "attend", lambda self, *a: calls.append(1) or attend(self, *a))
+    lp = LogProbModel(model, pack=True)
+    assert check_packing(lp) < 1e-4
+    assert calls and lp.pack and model.config._attn_implementation == ATTENTION
+
+
+def test_a_wrong_attention_per_sequence_falls_back_to_the_rows_mask(model, monkeypatch, caplog):
+    monkeypatch.setattr(Segments, "attend", lambda self, q, *a: torch.zeros_like(q.transpose(1, 2)))
+    lp = LogProbModel(model, pack=True)
+    try:
+        with caplog.at_level(logging.WARNING, logger="rlvr.learner.logprobs"):
+            assert check_packing(lp) < 1e-4
+        assert lp.pack and model.config._attn_implementation == "sdpa"
+        assert "back to SDPA over each packed row's mask" in caplog.text
+    finally:
+        model.config._attn_implementation = ATTENTION
+
+
 def test_packing_is_kept_for_a_model_that_reads_packed_position_ids(model):
     lp = LogProbModel(model, pack=True)
     assert check_packing(lp) < 1e-4
@@ -115,13 +226,14 @@ def test_packing_is_kept_for_a_model_that_reads_packed_position_ids(model):
 
 
 class _IgnoresPositions(torch.nn.Module):
-    """A decoder that drops position_ids and the mask: packed sequences would see each other."""
+    """A decoder that drops position_ids, the mask and the segments: packed sequences would see
+    each other."""
 
     def __init__(self, body):
         super().__init__()
         self.body = body
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, use_cache=False):
+    def forward(self, input_ids, attention_mask=None, position_ids=None, use_cache=False, **kwargs):
         return self.body(input_ids=input_ids, use_cache=use_cache)
 
 
