@@ -5,7 +5,8 @@ per prompt) of lengths drawn uniformly from [--min-response, --max-response] (se
 right-padded as the learner gets them. Three layouts run alternately --repeats times in one
 process: padded rows; packed rows with SDPA over each packed row's 4-D mask (`rows`, before
 attention per sequence); packed rows attending per sequence (`sequences`, packing.Segments, what
-the learner does for SDPA models). Prints the median seconds of each, their ratios, the padding
+the learner does for SDPA models where the cost model picks it; `--gather-cost 0` forces it
+wherever it computes fewer pairs). Prints the median seconds of each, their ratios, the padding
 share of the padded layout, and the largest log-prob difference from the padded layout.
 
     .venv/bin/python -m bench.packing --model tiny --batch 32 --prompt 45 --max-response 48
@@ -36,6 +37,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--gather-cost",
+        type=float,
+        default=None,
+        help="packing.GATHER_COST for the `sequences` layout (0: attend per sequence whenever it computes fewer pairs)",
+    )
     args = p.parse_args()
 
     from transformers import AutoModelForCausalLM
@@ -65,7 +72,9 @@ def main() -> None:
         model.config._attn_implementation = attention  # "sdpa": packed rows get no Segments
         model.zero_grad(set_to_none=True)
         t0 = time.perf_counter()
-        out = lp(batch.input_ids, batch.attention_mask, batch.loss_mask, pack=pack)
+        out = lp(
+            batch.input_ids, batch.attention_mask, batch.loss_mask, pack=pack, gather_cost=args.gather_cost
+        )
         (-(out["logprobs"] * batch.loss_mask).sum() / batch.loss_mask.sum()).backward()
         return time.perf_counter() - t0, out["logprobs"].detach()
 
@@ -86,6 +95,7 @@ def main() -> None:
         hidden_size=model.config.hidden_size,
         mask=attention_mask_kind(model.config),
         segments=True,
+        gather_cost=args.gather_cost,
     )
     shape = tuple(packing.input_ids.shape) if packing is not None else "not packed"
     real = int(batch.attention_mask.sum())
