@@ -131,58 +131,64 @@ class Segments:
 
 
 def _groups(units: list[_Unit], place: list[tuple[int, int]], lengths: list[int], C: int):
-    """(parent positions, own positions) of every attention group of a packed layout, as flat
-    positions; the first list holds prefixes and unshared sequences, the second shared samples."""
+    """Every attention group of a packed layout as (parent start, parent length, own start, own
+    length) in flat positions; the first list holds prefixes and unshared sequences (no parent),
+    the second shared samples (their prefix as parent)."""
     whole, samples = [], []
     for unit, (r, offset) in zip(units, place, strict=True):
         at = r * C + offset
-        parent = list(range(at, at + unit.prefix))
+        parent = at
         if unit.prefix:
-            whole.append(([], parent))
+            whole.append((0, 0, at, unit.prefix))
         at += unit.prefix
         for b in unit.rows:
             n = lengths[b] - unit.prefix
-            (samples if unit.prefix else whole).append((parent, list(range(at, at + n))))
+            (samples if unit.prefix else whole).append((parent, unit.prefix, at, n))
             at += n
     return [g for g in (whole, samples) if g]
 
 
-def _pairs(groups: list[list[tuple[list[int], list[int]]]]) -> tuple[int, int]:
-    """Query-key pairs SDPA computes for these buckets (padding included; half for a causal
-    bucket, whose upper triangle SDPA skips), and the vectors gathered for them (queries, keys and
-    values per bucket, then every output once)."""
+def _pairs(units: list[_Unit], lengths: list[int]) -> tuple[int, int]:
+    """Query-key pairs SDPA computes when `units` attend per sequence (the buckets of `_groups`,
+    padding included; half for the causal bucket, whose upper triangle SDPA skips), and the vectors
+    gathered for them (queries, keys and values per bucket, then every output once). Independent
+    of where the units sit in the packed rows."""
+    whole = [u.prefix for u in units if u.prefix]
+    whole += [lengths[b] for u in units if not u.prefix for b in u.rows]
+    samples = [(u.prefix, lengths[b] - u.prefix) for u in units if u.prefix for b in u.rows]
     pairs = gathered = 0
-    for g in groups:
-        Q = max(len(own) for _, own in g)
-        K = max(len(par) + len(own) for par, own in g)
-        causal = all(not par for par, _ in g)
-        pairs += len(g) * Q * K // (2 if causal else 1)
-        gathered += len(g) * (Q + 2 * K) + sum(len(own) for _, own in g)
+    if whole:
+        Q = max(whole)
+        pairs += len(whole) * Q * Q // 2
+        gathered += len(whole) * 3 * Q + sum(whole)
+    if samples:
+        Q = max(n for _, n in samples)
+        K = max(p + n for p, n in samples)
+        pairs += len(samples) * Q * K
+        gathered += len(samples) * (Q + 2 * K) + sum(n for _, n in samples)
     return pairs, gathered
 
 
-def _segments(groups: list[list[tuple[list[int], list[int]]]], R: int, C: int) -> Segments:
+def _segments(groups: list[list[tuple[int, int, int, int]]], R: int, C: int) -> Segments:
     buckets = []
     source = torch.full((R * C,), -1, dtype=torch.long)
     done = 0
     for g in groups:
-        Q = max(len(own) for _, own in g)
-        K = max(len(par) + len(own) for par, own in g)
-        queries = torch.zeros((len(g), Q), dtype=torch.long)
-        keys = torch.zeros((len(g), K), dtype=torch.long)
-        mask = torch.zeros((len(g), 1, Q, K), dtype=torch.bool)
-        mask[:, :, :, 0] = True  # padding queries see key 0 (no query row without a key)
-        for i, (par, own) in enumerate(g):
-            p, n = len(par), len(own)
-            queries[i, :n] = torch.tensor(own)
-            keys[i, : p + n] = torch.tensor(par + own)
-            # query j sees the parent and its own keys up to itself: key index < p + j + 1
-            mask[i, 0, :n, : p + n] = torch.arange(p + n).unsqueeze(0) < torch.arange(
-                p + 1, p + n + 1
-            ).unsqueeze(1)
-            source[torch.tensor(own)] = done + i * Q + torch.arange(n)
-        causal = all(not par for par, _ in g)  # keys are the queries: plain causal attention
-        buckets.append((queries, keys, None if causal else mask))
+        ps, p, os_, n = torch.tensor(g).T.unsqueeze(2)  # each [G, 1]
+        Q, K = int(n.max()), int((p + n).max())
+        j, k = torch.arange(Q).unsqueeze(0), torch.arange(K).unsqueeze(0)  # [1, Q], [1, K]
+        queries = torch.where(j < n, os_ + j, 0)
+        # key k: the parent's k-th position, then the group's own (k - p)-th, then padding
+        keys = torch.where(k < p, ps + k, torch.where(k < p + n, os_ + k - p, 0))
+        # query j sees the parent and its own keys up to itself (key index < p + j + 1); a padding
+        # query sees key 0 only (no query row without a key)
+        sees = k.unsqueeze(1) < (p + j + 1).unsqueeze(2)  # [G, Q, K]
+        sees &= (j < n).unsqueeze(2) & (k < p + n).unsqueeze(1)
+        sees[:, :, 0] |= ~(j < n)
+        real = j < n
+        source[queries[real]] = done + (torch.arange(len(g)).unsqueeze(1) * Q + j).expand_as(queries)[real]
+        causal = bool((p == 0).all())  # keys are the queries: plain causal attention
+        buckets.append((queries, keys, None if causal else sees.unsqueeze(1)))
         done += len(g) * Q
     source[source < 0] = done  # packing's padding: the zeros row
     return Segments(buckets, source)
@@ -328,25 +334,24 @@ def pack_rows(
     for members, shared in candidates:
         units = _units(cpu_ids, lengths, starts, members, shared)
         sizes = [u.size(lengths) for u in units]
+        pairs, gathered = _pairs(units, lengths) if segments and mask == "bool" else (0, 0)
         for factor in WIDTHS:
             width = int(max(sizes) * factor)
             place = plan_bins(sizes, width)
             rows = 1 + max(b for b, _ in place)
-            cost, groups = relative_cost(rows, width, hidden_size), None
+            cost, per_seq = relative_cost(rows, width, hidden_size), False
             if segments and mask == "bool":
-                per_seq = _groups(units, place, lengths, width)
-                pairs, gathered = _pairs(per_seq)
                 seg_cost = relative_cost(rows, width, hidden_size, pairs, gathered, gather_cost)
                 if seg_cost < cost:
-                    cost, groups = seg_cost, per_seq
+                    cost, per_seq = seg_cost, True
             if cost < best[0]:
-                best = (cost, (units, place, rows, width, groups))
+                best = (cost, (units, place, rows, width, per_seq))
     if best[1] is None:
         return None
-    units, place, R, C, groups = best[1]
+    units, place, R, C, per_seq = best[1]
     packing = _layout(input_ids, lengths, units, place, R, C, mask, pad_id)
-    if groups is not None:
-        packing.segments = _segments(groups, R, C).to(input_ids.device)
+    if per_seq:
+        packing.segments = _segments(_groups(units, place, lengths, C), R, C).to(input_ids.device)
     return packing
 
 
