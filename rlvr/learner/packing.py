@@ -43,9 +43,10 @@ import torch.nn.functional as F
 MASKS = ("bool", "additive", "positions")  # SDPA, eager attention, flash-attention (no mask)
 ATTENTION = "rlvr_sdpa"  # SDPA per packed sequence when given Segments, plain SDPA otherwise
 # What a vector copied by attention per sequence costs, in relative_cost's units times the hidden
-# size. Set between two measurements (bench/packing.py, fwd+bwd, per sequence / mask over rows):
-# tiny-arith-v2 (h=128, 32 rows, prompt 45) 1.11x, so per sequence must lose there (it does for
-# a constant above 1.9); SmolLM2-135M (h=576, 8 rows, prompt 400) 0.84x, so it must win (below 8.7).
+# size. Set between three measurements (bench/packing.py, fwd+bwd, per sequence / mask over rows):
+# tiny-arith-v2 (h=128, 4 prompts x 8, prompt 45) with responses 1-48: 1.11x, so per sequence
+# must lose there (it does for a constant above 1.98); with responses 1-64: 0.92x (wins below
+# 5.73); SmolLM2-135M (h=576, 8 samples of a 400-token prompt): 0.84x (wins below 9.98).
 GATHER_COST = 4.0
 WIDTHS = (1.0, 1.25, 1.5, 2.0)  # packed row widths tried, as multiples of the widest unit
 MEMBERS = (None, 8, 4, 2)  # samples per shared-prefix unit tried (None: all rows of the prefix)
