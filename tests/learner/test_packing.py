@@ -153,11 +153,17 @@ def long_prompt_batch(prompt: int, groups: int, per_group: int, responses: tuple
 
 
 def test_attention_per_sequence_is_chosen_where_it_was_measured_faster():
-    # The two shapes GATHER_COST was set between (bench/packing.py): a toy model's GRPO micro-batch,
-    # where copying vectors cost more than the pairs saved, and a long prompt with 8 samples.
+    # The shapes GATHER_COST was set between (bench/packing.py): a toy model's GRPO micro-batch,
+    # where copying vectors cost more than the pairs saved with responses up to 48 and less with
+    # responses up to 64, and a long prompt with 8 samples.
     toy = long_prompt_batch(45, 4, 8, (1, 49))
     packed = pack_rows(toy.input_ids, toy.attention_mask, toy.loss_mask, hidden_size=128, segments=True)
     assert packed is not None and packed.segments is None
+    toy_long = long_prompt_batch(45, 4, 8, (1, 65))  # measured 0.92x with responses up to 64
+    packed = pack_rows(
+        toy_long.input_ids, toy_long.attention_mask, toy_long.loss_mask, hidden_size=128, segments=True
+    )
+    assert packed is not None and packed.segments is not None
     sql = long_prompt_batch(400, 1, 8, (60, 97))
     packed = pack_rows(sql.input_ids, sql.attention_mask, sql.loss_mask, hidden_size=576, segments=True)
     assert packed is not None and packed.segments is not None
