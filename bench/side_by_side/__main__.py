@@ -159,6 +159,7 @@ def main() -> int:
         "--out", default=str(REPO / "bench" / "results"), help="folder for latest.md and latest.json"
     )
     args = p.parse_args()
+    args.given = sys.argv[1:]  # printed with the table, as typed
     work = QUICK if args.quick else FULL
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -322,12 +323,13 @@ def _write(out: Path, measured: dict[str, Measured], work: Work, notes: list[str
 
 
 def _report(rows: list[Row], work: Work, notes: list[str], args) -> str:
-    mode = "--quick" if args.quick else ""
+    options = getattr(args, "given", ["--quick"] if args.quick else [])
+    given = shlex.join(options)
     loaded = max_load(rows)
     lines = [
         f"Side by side, measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs: "
-        f"`make bench{' BENCH_ARGS=--quick' if args.quick else ''}` "
-        f"(= `.venv/bin/python -m bench.side_by_side {mode}`). Identical work: tiny-arith-v2, "
+        f"`make bench{f' BENCH_ARGS={shlex.quote(given)}' if given else ''}` "
+        f"(= `{shlex.join(['.venv/bin/python', '-m', 'bench.side_by_side', *options])}`). Identical work: tiny-arith-v2, "
         f"{work.prompts_per_step} prompts x {work.n} samples, {work.max_tokens} new tokens, T={work.temperature}, "
         f"lr {work.lr:g}, fp32, one optimizer step per {work.completions_per_step} completions, the same prompt "
         f"token ids (checked on TRL's trainer), rlvr's math verifier as the reward in both; "
