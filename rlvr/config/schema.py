@@ -135,6 +135,10 @@ class BankConfig:
     samples_per_prompt: int = 8
     pef_threshold: float = 1.0  # a prompt is in D_pef when this fraction of its samples is correct
     rehearse: str = "correct"  # which pi_0 samples of D_pef prompts the divergence sees: correct | all
+    # How a step's bank rows are drawn. "chunks" (the DPH-RL authors'): consecutive stored samples,
+    # a few prompts with their samples side by side, chunks in seeded shuffled order. "shuffled":
+    # rows one by one in seeded shuffled epochs (the only order before; RESULTS.md's runs pin it).
+    order: str = "chunks"
     shard_size: int = 4096
     recompute_logprobs: bool = False  # recompute pi_0 log-probs with the learner instead of the sampler's
     build_if_missing: bool = True  # `rlvr train` runs sample-reference itself when the bank is missing

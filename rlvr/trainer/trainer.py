@@ -107,6 +107,7 @@ class Trainer:
                 batch_size=cfg.algorithm.bank_batch_size
                 or max(1, round(cfg.algorithm.bank_ratio * rollout_rows)),
                 rehearse=cfg.bank.rehearse,
+                order=cfg.bank.order,
             )
             rehearsed = len(self.bank_sampler.samples)
             if not cfg.algorithm.bank_batch_size and self.bank_sampler.batch_size > rehearsed:
@@ -129,7 +130,7 @@ class Trainer:
             }
             log.info(
                 "D_pef %d of %d training prompts (%.0f%%), D_exp %d; %d pi_0 samples rehearsed (%s), "
-                "%d bank rows per step (%s weighting)",
+                "%d bank rows per step (%s weighting, drawn as %s)",
                 len(self.bank.pef_prompt_ids),
                 len(all_ids),
                 100 * self.bank_stats["bank/pef_fraction"],
@@ -138,6 +139,7 @@ class Trainer:
                 cfg.bank.rehearse,
                 self.bank_sampler.batch_size,
                 cfg.algorithm.bank_weighting,
+                cfg.bank.order,
             )
         s = cfg.rollout.sampling
         self.sampling = components.sampling_params(s, logprobs=sampler_logprobs)

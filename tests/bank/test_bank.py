@@ -1,5 +1,7 @@
 """Bank storage round-trips, refuses foreign manifests, and samples batches that resume exactly."""
 
+import random
+
 import pytest
 import torch
 
@@ -140,7 +142,7 @@ def _mixed_bank(tmp_path):
 def test_only_correct_pi0_samples_are_rehearsed_by_default(tmp_path):
     bank = _mixed_bank(tmp_path)
     assert bank.pef_prompt_ids == ["a", "b"]
-    correct = BankSampler(bank, bank.pef_prompt_ids, batch_size=2, pad_id=0)
+    correct = BankSampler(bank, bank.pef_prompt_ids, batch_size=2, pad_id=0, order="shuffled")
     assert sorted(s.text for s in correct.samples) == ["a-0", "a-1", "a-2", "a-3", "b-0", "b-1", "b-2"]
     every = BankSampler(bank, bank.pef_prompt_ids, batch_size=2, pad_id=0, rehearse="all")
     assert len(every.samples) == 8 and "b-3" in {s.text for s in every.samples}
@@ -181,3 +183,97 @@ def test_the_default_bank_path_names_the_sampling():
     base = bank_path(compose_config([]))
     hot = bank_path(compose_config(["rollout.sampling.temperature=0.7", "rollout.sampling.top_p=0.95"]))
     assert base.name.endswith("-T1-p1") and hot.name.endswith("-T0.7-p0.95") and base.parent == hot.parent
+
+
+def _generation_order_bank(tmp_path):
+    """Five prompts' pi_0 samples as `rlvr sample-reference` writes them (a prompt's samples side
+    by side), some wrong; 11 correct samples in all."""
+    from dataclasses import replace
+
+    w = BankWriter(tmp_path / "gen", shard_size=4)
+    correct = {"p0": [1, 1, 0], "p1": [1, 1, 1], "p2": [0, 1, 1], "p3": [1, 0, 1], "p4": [1, 1, 0]}
+    for pid, flags in correct.items():
+        for k, ok in enumerate(flags):
+            s = replace(
+                _sample(pid, k, n_resp=2 + k), prompt_token_ids=[1, 2, 10 + int(pid[1])], correct=bool(ok)
+            )
+            w.add(s)
+    w.finish(
+        {
+            "model_fingerprint": "M",
+            "prompts_fingerprint": "P",
+            "model": {"path": "/models/x"},
+            "split": {"pef": list(correct), "exp": []},
+        }
+    )
+    return ReferenceBank(tmp_path / "gen")
+
+
+def _rows(batch):
+    """The (prompt id, sample index) of each row of a bank batch, read back from its tokens."""
+    out = []
+    for ids, mask in zip(batch.input_ids, batch.attention_mask, strict=True):
+        out.append(f"p{int(ids[2]) - 10}-{int(mask.sum()) - 5}")  # responses of 2 + k tokens
+    return out
+
+
+def test_chunks_are_the_dph_authors_order_on_a_fixed_bank(tmp_path):
+    """seamoke/DPH-RL ray_trainer.py: the correct samples in stored order, taken three times over,
+    cut into consecutive chunks of the step's rows (remainder dropped), 100 clones of each
+    shuffled; a step rehearses one chunk. Transcribed here on a fixed bank and compared row by row."""
+    bank = _generation_order_bank(tmp_path)
+    s = BankSampler(bank, bank.pef_prompt_ids, batch_size=4, pad_id=0, seed=3)
+    names = [f"{x.prompt_id}-{x.sample_index}" for x in s.samples]
+    assert names == ["p0-0", "p0-1", "p1-0", "p1-1", "p1-2", "p2-1", "p2-2", "p3-0", "p3-2", "p4-0", "p4-1"]
+    # the authors' procedure, step by step
+    total = names * 3
+    total = total[: len(total) - len(total) % 4]
+    chunks = [total[i : i + 4] for i in range(0, len(total), 4)]
+    assert len(chunks) == s.num_chunks == 8
+    clones = [c for _ in range(100) for c in chunks]
+    random.Random("bank-chunks/3/0").shuffle(clones)  # the seeded shuffle SeededCycle makes
+    steps = len(clones)
+    drawn = [_rows(s.next_batch()) for _ in range(steps)]
+    assert drawn == clones
+    assert [s.chunk(i) for i in range(8)][1] == [4, 5, 6, 7]
+    assert [s.chunk(i) for i in range(8)][2] == [8, 9, 10, 0]  # wraps into the second copy
+    # over the authors' whole list every chunk came 100 times, and each step's rows share prompts
+    counts = {}
+    for d in drawn:
+        counts[tuple(d)] = counts.get(tuple(d), 0) + 1
+    assert sorted(counts.values()) == [100] * 8
+    assert all(len({n.split("-")[0] for n in d}) <= 3 for d in drawn)
+
+
+def test_chunks_split_across_mini_batches_and_resume_mid_chunk(tmp_path):
+    bank = _generation_order_bank(tmp_path)
+    s = BankSampler(bank, bank.pef_prompt_ids, batch_size=4, pad_id=0, seed=1)
+    whole = BankSampler(bank, bank.pef_prompt_ids, batch_size=4, pad_id=0, seed=1)
+    chunk = whole.next_batch()
+    halves = [s.next_batch(2), s.next_batch(2)]  # a step of two mini-batches takes one chunk in two
+    assert torch.equal(torch.cat([h.input_ids for h in halves]), chunk.input_ids)
+    s.next_batch(4)
+    first = s.next_batch(1)  # mid-chunk
+    state = s.state()
+    assert state["row"] == 1
+    expected = [s.next_batch(k).input_ids for k in (3, 2, 4, 1)]
+    t = BankSampler(bank, bank.pef_prompt_ids, batch_size=4, pad_id=0, seed=1)
+    t.load_state(state)
+    assert all(torch.equal(a, t.next_batch(k).input_ids) for a, k in zip(expected, (3, 2, 4, 1), strict=True))
+    assert first.input_ids.shape[0] == 1
+    shuffled = BankSampler(bank, bank.pef_prompt_ids, batch_size=4, pad_id=0, seed=1, order="shuffled")
+    with pytest.raises(ValueError, match="bank.order=chunks"):
+        shuffled.load_state(state)
+    with pytest.raises(ValueError, match="bank.order=shuffled"):  # a checkpoint from before bank.order
+        t.load_state({"epoch": 0, "cursor": 5})
+    with pytest.raises(ValueError, match="bank.order must be one of chunks, shuffled"):
+        BankSampler(bank, bank.pef_prompt_ids, batch_size=4, pad_id=0, order="random")
+
+
+def test_capping_the_rows_recuts_the_chunks(tmp_path):
+    bank = _generation_order_bank(tmp_path)
+    s = BankSampler(bank, bank.pef_prompt_ids, batch_size=64, pad_id=0)
+    assert s.num_chunks == 1  # 3 x 11 rows hold no chunk of 64: one wrapping chunk
+    s.batch_size = len(s.samples)  # what the trainer does when bank_ratio asks for more rows
+    assert s.num_chunks == 3 and s.chunk(1) == list(range(11))
+    assert sorted(_rows(s.next_batch())) == sorted(_rows(s.next_batch()))  # every sample once per step
