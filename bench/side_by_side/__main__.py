@@ -30,7 +30,7 @@ from bench.side_by_side.table import (
     render,
     step_values,
 )
-from bench.side_by_side.work import FULL, QUICK, Work, rlvr_overrides
+from bench.side_by_side.work import ENGINES, FULL, QUICK, Work, rlvr_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 RLVR = str(Path(sys.executable).with_name("rlvr"))
@@ -229,6 +229,15 @@ def main() -> int:
             ),
         ),
         ("rlvr_grpo", lambda: run_rlvr("rlvr_grpo", rlvr_overrides(work, "grpo"), logs, tmp)),
+        (
+            "rlvr_grpo_engines",
+            lambda: run_rlvr(
+                "rlvr_grpo_engines",
+                [*rlvr_overrides(work, "grpo"), f"rollout.num_workers={ENGINES}"],
+                logs,
+                tmp,
+            ),
+        ),
         ("rlvr_grpo_kl", lambda: run_rlvr("rlvr_grpo_kl", rlvr_overrides(work, "grpo_kl"), logs, tmp)),
         ("rlvr_dph", lambda: run_rlvr("rlvr_dph", rlvr_overrides(work, "dph"), logs, tmp)),
         (
@@ -256,6 +265,7 @@ def main() -> int:
         "hardware",
         "rlvr_grpo",
         "trl",
+        "rlvr_grpo_engines",
         "vllm",
         "learner",
         "rlvr_grpo_kl",

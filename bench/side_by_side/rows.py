@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bench.side_by_side.hardware import learner_flops
 from bench.side_by_side.table import Row, Target, fmt_ratio, fmt_seconds, median_of_steps, ratio
-from bench.side_by_side.work import Work
+from bench.side_by_side.work import ENGINES, Work
 
 # bench/learner_logprobs.py's defaults: a 27.3M-parameter Llama with SmolLM2's vocabulary.
 LEARNER = {"vocab": 49152, "hidden": 256, "layers": 2, "batch": 16, "seq": 180, "prompt": 30}
@@ -58,6 +58,21 @@ def build_rows(m: dict[str, Measured], work: Work, notes: list[str]) -> list[Row
             cmd("rlvr_grpo", "trl"),
         )
     )
+    if "rlvr_grpo_engines" in m:
+        engines = med("rlvr_grpo_engines", "time/step")
+        r = ratio(engines, trl_step)
+        rows.append(
+            Row(
+                f"GRPO step, one vLLM engine per core (rollout.num_workers={ENGINES}; not the default)",
+                f"{fmt_seconds(engines)} (generation {fmt_seconds(med('rlvr_grpo_engines', 'time/generate'))})",
+                f"TRL: {fmt_seconds(trl_step)}",
+                r,
+                fmt_ratio(r),
+                Target("<=", 0.5),
+                load("rlvr_grpo_engines", "trl"),
+                cmd("rlvr_grpo_engines", "trl"),
+            )
+        )
     if "rlvr_grpo" in m and "trl" in m:
         a, b = m["rlvr_grpo"].wall_seconds, m["trl"].wall_seconds
         rows.append(

@@ -8,6 +8,7 @@ TRL gets the same rows in the same order with shuffling off, so its step k sees 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -27,6 +28,13 @@ class Work:
     def completions_per_step(self) -> int:
         return self.prompts_per_step * self.n
 
+
+# The rlvr_grpo_engines piece: one vLLM engine per core (at least 2, at most 4), each on 1 thread. On
+# a small model an engine's own Python (scheduling, sampling, per-layer dispatch) leaves its cores
+# half idle; several engines fill them. rlvr's default stays one engine with every core's threads.
+ENGINES = max(
+    2, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
+)
 
 FULL = Work()
 QUICK = Work(steps=4)

@@ -95,6 +95,7 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
             [9, 9, 2.0, 2.2, 1.8], [5, 5, 0.7, 0.69, 0.68], [1, 1, 0.03, 0.02, 0.04], [1, 1, 10, 12, 11]
         ),
         "rlvr_dph": _rlvr([9, 9, 3.0, 2.9, 2.8], [1] * 5, [1] * 5, [1] * 5),
+        "rlvr_grpo_engines": _rlvr([9, 9, 0.8, 0.75, 0.7], [1, 1, 0.4, 0.5, 0.3], [1] * 5, [1] * 5),
         "trl": Measured(
             {"step_seconds": [30, 9, 1.6, 1.7, 1.5], "startup_seconds": 3.0}, (1.5, 2.5), "trl", 25.0
         ),
@@ -123,6 +124,8 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
     assert rows["start-up"].value == 17.0 and rows["start-up"].met is False
     assert rows["generation"].value == pytest.approx(11 / 20)  # tokens/s: medians of steps 3-5
     assert rows["DPH-RL JS step / GRPO step"].value == pytest.approx(2.9 / 2.0)
+    engines = rows["GRPO step, one vLLM engine per core"]  # against TRL's step, like the headline
+    assert engines.value == pytest.approx(0.75 / 1.6) and engines.met and "0.40 s" in engines.rlvr
     assert rows["GRPO + reverse KL step / GRPO step"].value is None  # not measured: n/a, not an error
     assert (
         rows["weight sync per step, tiny-arith-v2"].value == pytest.approx(3.0)
