@@ -37,7 +37,6 @@ def main() -> None:
     from rlvr.bank.naming import bank_path
     from rlvr.config.load import compose_config
     from rlvr.learner.logprobs import LogProbModel
-    from rlvr.learner.packing import attention_mask_kind, pack_rows
     from rlvr.trainer.components import ensure_model, load_tokenizer
 
     cfg = compose_config(args.overrides)
@@ -77,20 +76,11 @@ def main() -> None:
         """One step's bank rows in micro-batches of micro_batch_size, as bank_weighting=paper runs them."""
         batch = sampler.next_batch()
         seconds, tokens = 0.0, 0
-        starts = (
-            (batch.loss_mask > 0).int().argmax(dim=1).tolist()
-        )  # a row's prompt ends where its loss starts
+        starts = (batch.loss_mask > 0).int().argmax(dim=1).tolist()  # where a row's prompt ends
         prompts = len({batch.input_ids[i, :s].numpy().tobytes() for i, s in enumerate(starts)})
         for start in range(0, len(batch.input_ids), mbs):
             micro = batch.select(slice(start, start + mbs)).trim()
-            packing = pack_rows(
-                micro.input_ids,
-                micro.attention_mask,
-                micro.loss_mask,
-                hidden_size=model.config.hidden_size,
-                mask=attention_mask_kind(model.config),
-                segments=True,
-            )
+            packing = lp.layout(micro.input_ids, micro.attention_mask, micro.loss_mask)
             tokens += int(packing.input_ids.numel()) if packing is not None else int(micro.input_ids.numel())
             model.zero_grad(set_to_none=True)
             t0 = time.perf_counter()

@@ -86,17 +86,7 @@ def main() -> None:
             dt, logps[layout] = step(layout)
             times[layout].append(dt)
     model.config._attn_implementation = ATTENTION
-    from rlvr.learner.packing import attention_mask_kind, pack_rows
-
-    packing = pack_rows(
-        batch.input_ids,
-        batch.attention_mask,
-        batch.loss_mask,
-        hidden_size=model.config.hidden_size,
-        mask=attention_mask_kind(model.config),
-        segments=True,
-        gather_cost=args.gather_cost,
-    )
+    packing = lp.layout(batch.input_ids, batch.attention_mask, batch.loss_mask, args.gather_cost)
     shape = tuple(packing.input_ids.shape) if packing is not None else "not packed"
     real = int(batch.attention_mask.sum())
     padded = batch.input_ids.numel()

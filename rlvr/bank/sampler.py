@@ -59,7 +59,6 @@ class BankSampler:
             )
         self.rehearse, self.order, self.seed = rehearse, order, seed
         self.pad_id = pad_id
-        self._row = 0  # "chunks": rows of the current chunk already taken
         self.batch_size = batch_size
 
     @property
@@ -75,10 +74,10 @@ class BankSampler:
         if self.order == "chunks":
             self.num_chunks = max(1, CHUNK_REPEATS * n // value)
             self.cycle = SeededCycle(self.num_chunks * CHUNK_CLONES, seed=f"bank-chunks/{self.seed}")
-            self._chunk: list[int] = []
         else:
             self.cycle = SeededCycle(n, seed=f"bank/{self.seed}")
-        self._row = 0
+        # "chunks": the chunk being taken and how many of its rows were taken (a full chunk: draw anew)
+        self._current, self._row = 0, value
 
     def chunk(self, index: int) -> list[int]:
         """Sample indices of chunk `index`: consecutive rows of the stored list taken three times over."""
@@ -90,11 +89,10 @@ class BankSampler:
             return self.cycle.take(k)
         out: list[int] = []
         while len(out) < k:
-            if self._row == 0 or self._row >= len(self._chunk):
-                self._chunk = self.chunk(self.cycle.take(1)[0] % self.num_chunks)
-                self._row = 0
-            step = min(k - len(out), len(self._chunk) - self._row)
-            out += self._chunk[self._row : self._row + step]
+            if self._row >= self._batch_size:
+                self._current, self._row = self.cycle.take(1)[0] % self.num_chunks, 0
+            step = min(k - len(out), self._batch_size - self._row)
+            out += self.chunk(self._current)[self._row : self._row + step]
             self._row += step
         return out
 
@@ -110,7 +108,7 @@ class BankSampler:
     def state(self) -> dict:
         state = self.cycle.state()
         if self.order == "chunks":
-            state |= {"order": "chunks", "row": self._row}
+            state |= {"order": "chunks", "chunk": self._current, "row": self._row}
         return state
 
     def load_state(self, state: dict) -> None:
@@ -120,13 +118,6 @@ class BankSampler:
                 f"the checkpoint's bank sampler drew rows in bank.order={saved}, this run asks for "
                 f"bank.order={self.order}; resume with bank.order={saved}"
             )
+        self.cycle.load_state(state)
         if self.order == "chunks":
-            cycle = {"epoch": state["epoch"], "cursor": state["cursor"]}
-            row = int(state["row"])
-            if row:  # the chunk being taken is the cycle's last drawn item
-                self.cycle.load_state({**cycle, "cursor": int(state["cursor"]) - 1})
-                self._chunk = self.chunk(self.cycle.take(1)[0] % self.num_chunks)
-            self.cycle.load_state(cycle)
-            self._row = row
-        else:
-            self.cycle.load_state(state)
+            self._current, self._row = int(state["chunk"]), int(state["row"])

@@ -30,6 +30,7 @@ from torch.utils.checkpoint import checkpoint
 from rlvr.batch import TokenBatch
 from rlvr.learner.packing import (
     ATTENTION,
+    Packing,
     attention_mask_kind,
     pack_rows,
     packing_matches,
@@ -229,6 +230,24 @@ class LogProbModel(nn.Module):
         if pack:
             use_segment_attention(lm)
 
+    def layout(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        select: torch.Tensor,
+        gather_cost: float | None = None,
+    ) -> Packing | None:
+        """The packed layout `forward` computes this batch in (None: padded rows)."""
+        return pack_rows(
+            input_ids,
+            attention_mask,
+            select,
+            hidden_size=self.lm.config.hidden_size,
+            mask=attention_mask_kind(self.lm.config),
+            segments=getattr(self.lm.config, "_attn_implementation", None) == ATTENTION,
+            gather_cost=gather_cost,  # check_packing: 0, so that its tiny batch attends per sequence
+        )
+
     def forward(
         self,
         input_ids: torch.Tensor,
@@ -243,15 +262,7 @@ class LogProbModel(nn.Module):
         body = self.lm.get_decoder()
         packing = None
         if self.pack if pack is None else pack:
-            packing = pack_rows(
-                input_ids,
-                attention_mask,
-                select,
-                hidden_size=self.lm.config.hidden_size,
-                mask=attention_mask_kind(self.lm.config),
-                segments=getattr(self.lm.config, "_attn_implementation", None) == ATTENTION,
-                gather_cost=gather_cost,  # check_packing: 0, so that its tiny batch attends per sequence
-            )
+            packing = self.layout(input_ids, attention_mask, select, gather_cost)
         if packing is None:
             hidden = body(
                 input_ids=input_ids, attention_mask=attention_mask, use_cache=False

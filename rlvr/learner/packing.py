@@ -178,15 +178,15 @@ def _segments(groups: list[list[tuple[int, int, int, int]]], R: int, C: int) -> 
         ps, p, os_, n = torch.tensor(g).T.unsqueeze(2)  # each [G, 1]
         Q, K = int(n.max()), int((p + n).max())
         j, k = torch.arange(Q).unsqueeze(0), torch.arange(K).unsqueeze(0)  # [1, Q], [1, K]
-        queries = torch.where(j < n, os_ + j, 0)
+        real = j < n  # [G, Q]: query j is a position of the group, not padding
+        queries = torch.where(real, os_ + j, 0)
         # key k: the parent's k-th position, then the group's own (k - p)-th, then padding
         keys = torch.where(k < p, ps + k, torch.where(k < p + n, os_ + k - p, 0))
         # query j sees the parent and its own keys up to itself (key index < p + j + 1); a padding
         # query sees key 0 only (no query row without a key)
         sees = k.unsqueeze(1) < (p + j + 1).unsqueeze(2)  # [G, Q, K]
-        sees &= (j < n).unsqueeze(2) & (k < p + n).unsqueeze(1)
-        sees[:, :, 0] |= ~(j < n)
-        real = j < n
+        sees &= real.unsqueeze(2) & (k < p + n).unsqueeze(1)
+        sees[:, :, 0] |= ~real
         source[queries[real]] = done + (torch.arange(len(g)).unsqueeze(1) * Q + j).expand_as(queries)[real]
         causal = bool((p == 0).all())  # keys are the queries: plain causal attention
         buckets.append((queries, keys, None if causal else sees.unsqueeze(1)))
