@@ -14,7 +14,15 @@ worker, each an actor with one CPU) and times, side by side on the same actors:
                and the engine's own load (vLLM's layerwise reload and CPU repacking);
 
 each the median of --repeats calls after one warm-up, against the best of 50 memcpy's of the
-model's bytes. Prints a Markdown table and one JSON line.
+model's bytes. Then the worker is restarted with `rollout.engine_options.cpu_linear=plain` (torch's
+F.linear on the weights as loaded, so an update is one copy into them) and times again:
+
+  stored_plain, worker_plain   as stored and worker, with plain weights;
+  generate, generate_plain     what the packed GEMMs buy: one seeded generation of fixed token ids
+                               (--prompts x 8 samples x 64 tokens, EOS ignored, log-probs on), the
+                               median of --repeats after a warm-up, with each layout.
+
+Prints a Markdown table and one JSON line.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m", help="a recipes/model/*.yaml name")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--prompts", type=int, default=8, help="prompts per timed generation (x 8 samples)")
     args = parser.parse_args()
 
     import ray
@@ -45,7 +54,7 @@ def main() -> None:
     from bench.side_by_side.hardware import memcpy_seconds
     from rlvr.config.load import compose_config
     from rlvr.learner import LearnerGroup, LearnerOptions
-    from rlvr.rollout import RolloutGroup
+    from rlvr.rollout import RolloutGroup, SamplingParams
     from rlvr.trainer.components import ensure_model
 
     model_dir = ensure_model(compose_config([f"model={args.model}"]).model)
@@ -53,7 +62,17 @@ def main() -> None:
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         learner = LearnerGroup(1, model_dir, LearnerOptions(zero_stage=0))
-        rollout = RolloutGroup(1, "vllm", model_dir, {"seed": 0, "max_model_len": 512}, num_cpus_per_worker=1)
+        prompts = [[1 + (7 * i + j) % 500 for j in range(24)] for i in range(args.prompts)]
+        params = SamplingParams(n=8, temperature=1.0, max_tokens=64, ignore_eos=True, logprobs=True, seed=0)
+
+        def start(cpu_linear: str) -> RolloutGroup:
+            options = {"seed": 0, "max_model_len": 512, "cpu_linear": cpu_linear}
+            return RolloutGroup(1, "vllm", model_dir, options, num_cpus_per_worker=1)
+
+        def worker_median(group: RolloutGroup) -> float:
+            return statistics.median(t["worker_seconds"] for t in group.sync_history[-args.repeats :])
+
+        rollout = start("packed")
         seconds = {
             "via_driver": warm_median_seconds(
                 lambda: rollout.update_weights(learner.state_dict_for_sync()), args.repeats
@@ -62,8 +81,16 @@ def main() -> None:
                 lambda: rollout.update_weights(learner.weights_for_sync()), args.repeats
             ),
         }
-        seconds["worker"] = statistics.median(
-            t["worker_seconds"] for t in rollout.sync_history[-args.repeats :]
+        seconds["worker"] = worker_median(rollout)
+        seconds["generate"] = warm_median_seconds(lambda: rollout.generate(prompts, params), args.repeats)
+        rollout.close()  # its CPU goes to the next worker
+        rollout = start("plain")
+        seconds["stored_plain"] = warm_median_seconds(
+            lambda: rollout.update_weights(learner.weights_for_sync()), args.repeats
+        )
+        seconds["worker_plain"] = worker_median(rollout)
+        seconds["generate_plain"] = warm_median_seconds(
+            lambda: rollout.generate(prompts, params), args.repeats
         )
         rollout.close()
         learner.shutdown()
@@ -74,7 +101,12 @@ def main() -> None:
     print("| path | seconds | / memcpy |")
     print("| --- | --- | --- |")
     for name, s in seconds.items():
-        print(f"| {name} | {s:.3f} | {s / copy:.1f}x |")
+        if not name.startswith("generate"):
+            print(f"| {name} | {s:.3f} | {s / copy:.1f}x |")
+    print("\n| generation | seconds | / packed |")
+    print("| --- | --- | --- |")
+    for name in ("generate", "generate_plain"):
+        print(f"| {name} | {seconds[name]:.3f} | {seconds[name] / seconds['generate']:.2f}x |")
     print(json.dumps({"model": args.model, "bytes": nbytes, "memcpy_seconds": copy, **seconds}))
 
 

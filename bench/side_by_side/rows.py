@@ -200,6 +200,22 @@ def build_rows(m: dict[str, Measured], work: Work, notes: list[str]) -> list[Row
                 cmd("weight_sync"),
             )
         )
+        if "stored_plain" in d:
+            plain = d["stored_plain"]
+            rows.append(
+                Row(
+                    "same, `rollout.engine_options.cpu_linear=plain` (vLLM computes with F.linear on the "
+                    "weights as loaded; an update is one copy into them)",
+                    f"{fmt_seconds(plain)} (in the worker: {fmt_seconds(d['worker_plain'])}; generation "
+                    f"{d['generate_plain'] / d['generate']:.2f}x the packed layout's)",
+                    f"memcpy of the same {d['bytes'] / 1e6:.0f} MB: {fmt_seconds(copy)}",
+                    ratio(plain, copy),
+                    fmt_ratio(ratio(plain, copy)),
+                    Target("<=", 3.0),
+                    load("weight_sync"),
+                    cmd("weight_sync"),
+                )
+            )
     if "rlvr_smollm2" in m:
         d = m["rlvr_smollm2"].data
         step = median_of_steps(d["time/step"], 1)

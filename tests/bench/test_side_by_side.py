@@ -110,7 +110,10 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
             {"tiny": "/m"},
         ),
         "weight_sync": Measured(
-            {"bytes": 5e8, "memcpy_seconds": 0.05, "stored": 0.9, "worker": 0.8, "via_driver": 3.0},
+            {
+                **{"bytes": 5e8, "memcpy_seconds": 0.05, "stored": 0.9, "worker": 0.8, "via_driver": 3.0},
+                **{"stored_plain": 0.12, "worker_plain": 0.06, "generate": 10.0, "generate_plain": 10.8},
+            },
             (0, 0),
             "ws",
             1,
@@ -134,6 +137,8 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
     assert "learner fwd+bwd, 27.3M params" not in " ".join(rows)  # no learner piece, no row
     smol = rows["weight sync, SmolLM2-135M"]  # what rlvr train sends, against the memcpy
     assert smol.value == pytest.approx(18.0) and smol.met is False and "3.00 s" in smol.rlvr
+    plain = rows["same, `rollout.engine_options.cpu_linear=plain`"]  # the layout that copies updates in place
+    assert plain.value == pytest.approx(2.4) and plain.met and "generation 1.08x the packed" in plain.rlvr
 
 
 def test_learner_flops_counts_the_dense_matmuls():

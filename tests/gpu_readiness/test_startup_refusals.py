@@ -129,6 +129,24 @@ def test_trainer_refuses_nccl_sync_before_starting_anything():
     check()
 
 
+def test_trainer_refuses_a_cpu_linear_layout_it_cannot_run_before_starting_anything():
+    from rlvr.trainer.components import check_weight_sync
+
+    def check(*overrides):
+        cfg = _sync_config(*overrides)
+        check_weight_sync(cfg.rollout, cfg.learner, cfg.cluster)
+
+    with pytest.raises(
+        ValueError, match=r"^rollout.engine_options.cpu_linear='flat'; choose one of packed, plain$"
+    ):
+        check("+rollout.engine_options.cpu_linear=flat")
+    with pytest.raises(ValueError, match=r"cpu_linear=plain .* needs weight_sync=in_process \(got 'disk'\)"):
+        check("+rollout.engine_options.cpu_linear=plain", "rollout.engine_options.weight_sync=disk")
+    for ok in ("packed", "plain"):
+        check(f"+rollout.engine_options.cpu_linear={ok}")
+        check(f"+rollout.engine_options.cpu_linear={ok}", "rollout.engine_options.weight_sync=in_process")
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
 def test_rlvr_train_refuses_nccl_sync_in_one_line(tmp_path):
     import subprocess

