@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.weight_sync --model tiny      # any recipes/model/*.yaml
 
 Starts what `rlvr train` starts (a Ray local cluster, one DeepSpeed learner rank, one vLLM rollout
-worker, each an actor with one CPU) and times, side by side on the same actors:
+worker, each an actor with one CPU and the torch threads the trainer's thread plan gives it: every
+core, since generation and learning take turns) and times, side by side on the same actors:
 
   via_driver   the learner returns its state dict to the driver, which puts it in the object store
                for the worker (the path before rlvr.rollout.stored_weights);
@@ -18,6 +19,8 @@ model's bytes. Then the worker is restarted with `rollout.engine_options.cpu_lin
 F.linear on the weights as loaded, so an update is one copy into them) and times again:
 
   stored_plain, worker_plain   as stored and worker, with plain weights;
+  learner_put                  of stored, the learner's side: rank 0 putting its weights in the
+                               object store (the same for both layouts);
   generate, generate_plain     what the packed GEMMs buy: one seeded generation of fixed token ids
                                (--prompts x 8 samples x 64 tokens, EOS ignored, log-probs on), the
                                median of --repeats after a warm-up, with each layout.
@@ -55,19 +58,23 @@ def main() -> None:
     from rlvr.config.load import compose_config
     from rlvr.learner import LearnerGroup, LearnerOptions
     from rlvr.rollout import RolloutGroup, SamplingParams
-    from rlvr.trainer.components import ensure_model
+    from rlvr.trainer.components import ensure_model, thread_plan
 
-    model_dir = ensure_model(compose_config([f"model={args.model}"]).model)
+    cfg = compose_config([f"model={args.model}"])
+    model_dir = ensure_model(cfg.model)
+    threads = thread_plan(cfg.rollout, cfg.learner, cfg.cluster)  # as rlvr train gives them
     nbytes, copy = memcpy_seconds(model_dir)
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        learner = LearnerGroup(1, model_dir, LearnerOptions(zero_stage=0))
+        learner = LearnerGroup(1, model_dir, LearnerOptions(zero_stage=0, num_threads=threads.learner))
         prompts = [[1 + (7 * i + j) % 500 for j in range(24)] for i in range(args.prompts)]
         params = SamplingParams(n=8, temperature=1.0, max_tokens=64, ignore_eos=True, logprobs=True, seed=0)
 
         def start(cpu_linear: str) -> RolloutGroup:
             options = {"seed": 0, "max_model_len": 512, "cpu_linear": cpu_linear}
-            return RolloutGroup(1, "vllm", model_dir, options, num_cpus_per_worker=1)
+            return RolloutGroup(
+                1, "vllm", model_dir, options, num_cpus_per_worker=1, num_threads_per_worker=threads.rollout
+            )
 
         def worker_median(group: RolloutGroup) -> float:
             return statistics.median(t["worker_seconds"] for t in group.sync_history[-args.repeats :])
@@ -89,6 +96,8 @@ def main() -> None:
             lambda: rollout.update_weights(learner.weights_for_sync()), args.repeats
         )
         seconds["worker_plain"] = worker_median(rollout)
+        # the other copy of every sync: the learner rank putting its weights in the object store
+        seconds["learner_put"] = warm_median_seconds(learner.weights_for_sync, args.repeats)
         seconds["generate_plain"] = warm_median_seconds(
             lambda: rollout.generate(prompts, params), args.repeats
         )
@@ -97,7 +106,10 @@ def main() -> None:
     finally:
         ray.shutdown()
 
-    print(f"\n{args.model}: {nbytes / 1e6:.0f} MB of weights; memcpy {copy * 1e3:.1f} ms (best of 50)\n")
+    print(
+        f"\n{args.model}: {nbytes / 1e6:.0f} MB of weights; memcpy {copy * 1e3:.1f} ms (best of 50); "
+        f"torch threads: {threads.rollout} per worker, {threads.learner} per rank\n"
+    )
     print("| path | seconds | / memcpy |")
     print("| --- | --- | --- |")
     for name, s in seconds.items():
@@ -107,7 +119,17 @@ def main() -> None:
     print("| --- | --- | --- |")
     for name in ("generate", "generate_plain"):
         print(f"| {name} | {seconds[name]:.3f} | {seconds[name] / seconds['generate']:.2f}x |")
-    print(json.dumps({"model": args.model, "bytes": nbytes, "memcpy_seconds": copy, **seconds}))
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "bytes": nbytes,
+                "memcpy_seconds": copy,
+                "threads": threads.rollout,
+                **seconds,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
