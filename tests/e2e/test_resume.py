@@ -17,6 +17,19 @@ HERE = Path(__file__).parent
 
 # A user's driver script: register a verifier in-process, then run the `rlvr` CLI.
 DRIVER = "import sys, parity; parity.register(); from rlvr.cli import main; sys.exit(main(sys.argv[1:]))"
+# The same driver, holding the run right after its step-2 checkpoint until the test kills it: on a
+# fast machine a run polled from outside could write step 4's checkpoint before the kill landed.
+HOLDING_DRIVER = (
+    "import time\n"
+    "from rlvr.trainer.trainer import Trainer\n"
+    "save = Trainer.save_checkpoint\n"
+    "def save_then_hold(self):\n"
+    "    ckpt = save(self)\n"
+    "    while self.step_count == 2:\n"
+    "        time.sleep(1)\n"
+    "    return ckpt\n"
+    "Trainer.save_checkpoint = save_then_hold\n" + DRIVER.replace("; ", "\n")
+)
 COMPARED = (
     "reward/mean",
     "reward/accuracy",
@@ -31,10 +44,10 @@ COMPARED = (
 )
 
 
-def _train(args: list[str], **kw) -> subprocess.Popen:
+def _train(args: list[str], driver: str = DRIVER, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen(
-        [sys.executable, "-c", DRIVER, "train", *args],
+        [sys.executable, "-c", driver, "train", *args],
         env=env,
         start_new_session=True,
         stdout=subprocess.PIPE,
@@ -71,7 +84,7 @@ def test_killed_run_resumes_to_the_same_metrics(overrides, bank_dir, tmp_path, m
     out, _ = p.communicate(timeout=900)
     assert p.returncode == 0, out[-3000:]
 
-    p = _train([*common, f"hydra.run.dir={cut}"])
+    p = _train([*common, f"hydra.run.dir={cut}"], driver=HOLDING_DRIVER)
     deadline = time.time() + 900
     while not (cut / "checkpoints" / "step_000002" / "trainer_state.json").exists():
         assert p.poll() is None, "the run ended before its step-2 checkpoint"

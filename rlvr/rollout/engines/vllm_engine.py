@@ -28,14 +28,14 @@ import gc
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from rlvr.rollout.engines.base import LOGPROBS_MODES, LogprobsMode, NamedTensors, as_pairs, check_prompts
 from rlvr.rollout.types import Generation, SamplingParams
 
 WeightSync = Literal["auto", "in_process", "disk", "nccl"]
 CpuLinear = Literal["packed", "plain"]
-CPU_LINEAR = ("packed", "plain")
+CPU_LINEAR: tuple[str, ...] = get_args(CpuLinear)
 
 # In-process engines share this process's vLLM distributed state (a world-size-1 group) and its
 # torch global RNG. Closing one must not tear the group down under another, so the last one out
