@@ -99,7 +99,7 @@ class _TokenLogProbEntropy(torch.autograd.Function):
             )
         ctx.consumed = True
         logp_full, targets, entropy = ctx.saved_tensors  # [n, V] log p, overwritten below
-        g_lp = torch.zeros_like(entropy if entropy.dim() else logp_full[:, 0]) if g_lp is None else g_lp
+        g_lp = logp_full.new_zeros(logp_full.shape[0]) if g_lp is None else g_lp
         if ctx.with_entropy and g_ent is not None:
             p = logp_full.exp()
             grad = logp_full.add_(entropy.unsqueeze(-1)).mul_(p).mul_(-g_ent.unsqueeze(-1))

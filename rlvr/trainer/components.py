@@ -241,18 +241,10 @@ def check_weight_sync(rollout: RolloutConfig, learner: LearnerConfig, cluster: C
         raise ValueError(
             f"rollout.engine_options.weight_sync={sync!r}; choose one of {', '.join(WEIGHT_SYNCS)}"
         )
-    from rlvr.rollout.engines.vllm_engine import CPU_LINEAR  # imports no vLLM
+    if rollout.engine == "vllm":
+        from rlvr.rollout.engines.vllm_engine import check_cpu_linear  # imports no vLLM
 
-    linear = rollout.engine_options.get("cpu_linear", "packed")
-    if rollout.engine == "vllm" and linear not in CPU_LINEAR:
-        raise ValueError(
-            f"rollout.engine_options.cpu_linear={linear!r}; choose one of {', '.join(CPU_LINEAR)}"
-        )
-    if rollout.engine == "vllm" and linear == "plain" and sync not in ("auto", "in_process"):
-        raise ValueError(
-            "rollout.engine_options.cpu_linear=plain copies updates into the engine's live weights in "
-            f"its process; it needs weight_sync=in_process (got {sync!r})"
-        )
+        check_cpu_linear(rollout.engine_options.get("cpu_linear", "packed"), sync)
     if sync != "nccl":
         return
     key = "rollout.engine_options.weight_sync=nccl"

@@ -99,8 +99,8 @@ def _plain_linear_layers():
 
     vLLM reads `_cpu_skip_gemm_dispatch` with getattr on each layer when it processes the loaded
     weights (set on MLA's kv_b_proj, which it never packs); on the class it reaches every linear
-    layer built meanwhile. Removed afterwards, so another engine of this process packs as usual;
-    `_use_plain_linear` then marks the layers themselves.
+    layer built meanwhile. Removed afterwards, so another engine of this process packs as usual
+    (a plain engine never reloads: its updates go through `_load_weights_in_place`).
     """
     from vllm.model_executor.layers.linear import LinearBase
 
@@ -111,9 +111,9 @@ def _plain_linear_layers():
         del LinearBase._cpu_skip_gemm_dispatch
 
 
-def _use_plain_linear(worker: Any) -> int:
+def _use_plain_linear(worker: Any) -> None:
     """Run inside the vLLM worker (via collective_rpc): every CPU GEMM of the model computes with
-    `torch.nn.functional.linear` on the layer's live weight; returns how many layers it set.
+    `torch.nn.functional.linear` on the layer's live weight.
 
     Built under `_plain_linear_layers`, the linear layers already do; the embedding (and an LM head
     tied to it) kept its weight but computes the logits with a packed copy of it, which a weight
@@ -122,7 +122,6 @@ def _use_plain_linear(worker: Any) -> int:
     import torch
 
     model = worker.model_runner.get_model()
-    layers = 0
     for name, module in model.named_modules():
         if not hasattr(module, "cpu_linear"):
             continue
@@ -132,10 +131,7 @@ def _use_plain_linear(worker: Any) -> int:
                 f"cpu_linear=plain: vLLM packed layer {name!r} and dropped its weight; "
                 "this vLLM does not honour _cpu_skip_gemm_dispatch, use cpu_linear=packed"
             )
-        module._cpu_skip_gemm_dispatch = True  # a later reload keeps it plain
         module.cpu_linear = torch.nn.functional.linear
-        layers += 1
-    return layers
 
 
 def _load_weights_in_place(worker: Any, pairs: list[tuple[str, Any]]) -> None:
@@ -150,6 +146,20 @@ def _load_weights_in_place(worker: Any, pairs: list[tuple[str, Any]]) -> None:
                 f"weight update left {len(missing)} of the rollout model's parameters unchanged "
                 f"(first: {missing[:3]}); send the full state dict"
             )
+
+
+def check_cpu_linear(cpu_linear: str, weight_sync: str) -> None:
+    """Refuse a `rollout.engine_options.cpu_linear` the engine cannot run (by the trainer before
+    anything starts, and by the engine itself)."""
+    if cpu_linear not in CPU_LINEAR:
+        raise ValueError(
+            f"rollout.engine_options.cpu_linear={cpu_linear!r}; choose one of {', '.join(CPU_LINEAR)}"
+        )
+    if cpu_linear == "plain" and weight_sync not in ("auto", "in_process"):
+        raise ValueError(
+            "rollout.engine_options.cpu_linear=plain copies updates into the engine's live weights in "
+            f"its process; it needs weight_sync=in_process (got {weight_sync!r})"
+        )
 
 
 def _release_process_state() -> None:
@@ -249,10 +259,7 @@ class VLLMEngine:
             weight_sync = "in_process" if in_process else "disk"
         if weight_sync == "in_process" and not in_process:
             raise ValueError("weight_sync='in_process' needs in_process=True; use 'disk' or 'nccl'")
-        if cpu_linear not in CPU_LINEAR:
-            raise ValueError(
-                f"rollout.engine_options.cpu_linear={cpu_linear!r}; choose one of {', '.join(CPU_LINEAR)}"
-            )
+        check_cpu_linear(cpu_linear, weight_sync)
         if weight_sync == "disk" and not allow_large_disk_sync:
             check_disk_sync_size(model_path, dtype, disk_sync_max_gib)
         self.logprobs_mode: LogprobsMode = logprobs_mode
@@ -263,11 +270,6 @@ class VLLMEngine:
 
         self.on_cpu = current_platform.is_cpu()
         self.plain_linear = cpu_linear == "plain" and self.on_cpu  # GPUs never pack: nothing to do
-        if self.plain_linear and weight_sync != "in_process":
-            raise ValueError(
-                f"rollout.engine_options.cpu_linear=plain copies updates into the engine's live weights "
-                f"in this process; it needs weight_sync=in_process (got {weight_sync!r})"
-            )
         if weight_sync == "nccl" and self.on_cpu:
             raise ValueError(
                 "rollout.engine_options.weight_sync=nccl needs GPUs (vLLM's NCCL weight transfer); "
