@@ -25,6 +25,15 @@ F.linear on the weights as loaded, so an update is one copy into them) and times
                                (--prompts x 8 samples x 64 tokens, EOS ignored, log-probs on), the
                                median of --repeats after a warm-up, with each layout.
 
+Last, the worker is restarted with plain weights and `weight_sync=shared_memory` (the learner
+writes into slot files in /dev/shm laid out as vLLM holds its weights, the worker computes from
+them; rlvr.rollout.shared_weights), opened as `rlvr train` opens it (SharedMemorySync):
+
+  shared          the whole sync (`time/sync` in `rlvr train`);
+  worker_shared   of shared, the worker switching to the slot just written;
+  learner_write   of shared, rank 0 copying its weights into the free slot;
+  generate_shared the same generation, computing from the slot.
+
 Prints a Markdown table and one JSON line.
 """
 
@@ -59,6 +68,7 @@ def main() -> None:
     from rlvr.learner import LearnerGroup, LearnerOptions
     from rlvr.rollout import RolloutGroup, SamplingParams
     from rlvr.trainer.components import ensure_model, thread_plan
+    from rlvr.trainer.weight_sync import SharedMemorySync
 
     cfg = compose_config([f"model={args.model}"])
     model_dir = ensure_model(cfg.model)
@@ -70,8 +80,8 @@ def main() -> None:
         prompts = [[1 + (7 * i + j) % 500 for j in range(24)] for i in range(args.prompts)]
         params = SamplingParams(n=8, temperature=1.0, max_tokens=64, ignore_eos=True, logprobs=True, seed=0)
 
-        def start(cpu_linear: str) -> RolloutGroup:
-            options = {"seed": 0, "max_model_len": 512, "cpu_linear": cpu_linear}
+        def start(cpu_linear: str, weight_sync: str = "auto") -> RolloutGroup:
+            options = {"seed": 0, "max_model_len": 512, "cpu_linear": cpu_linear, "weight_sync": weight_sync}
             return RolloutGroup(
                 1, "vllm", model_dir, options, num_cpus_per_worker=1, num_threads_per_worker=threads.rollout
             )
@@ -102,6 +112,19 @@ def main() -> None:
             lambda: rollout.generate(prompts, params), args.repeats
         )
         rollout.close()
+        rollout = start("plain", "shared_memory")
+        sync = SharedMemorySync(rollout, learner)
+        seconds["shared"] = warm_median_seconds(sync.send, args.repeats)
+        seconds["worker_shared"] = worker_median(rollout)
+        # into the slot no worker computes from, as each send does
+        seconds["learner_write"] = warm_median_seconds(
+            lambda: learner.write_shared_weights(1 - sync.slot), args.repeats
+        )
+        seconds["generate_shared"] = warm_median_seconds(
+            lambda: rollout.generate(prompts, params), args.repeats
+        )
+        sync.close()
+        rollout.close()
         learner.shutdown()
     finally:
         ray.shutdown()
@@ -117,7 +140,7 @@ def main() -> None:
             print(f"| {name} | {s:.3f} | {s / copy:.1f}x |")
     print("\n| generation | seconds | / packed |")
     print("| --- | --- | --- |")
-    for name in ("generate", "generate_plain"):
+    for name in ("generate", "generate_plain", "generate_shared"):
         print(f"| {name} | {seconds[name]:.3f} | {seconds[name] / seconds['generate']:.2f}x |")
     print(
         json.dumps(

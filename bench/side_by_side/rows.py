@@ -200,17 +200,33 @@ def build_rows(m: dict[str, Measured], work: Work, notes: list[str]) -> list[Row
                 cmd("weight_sync"),
             )
         )
-        if "stored_plain" in d:
-            plain = d["stored_plain"]
+        variants = (
+            (
+                "stored_plain",
+                "worker_plain",
+                "generate_plain",
+                "same, `rollout.engine_options.cpu_linear=plain` (vLLM computes with F.linear on the "
+                "weights as loaded; an update is one copy into them)",
+            ),
+            (
+                "shared",
+                "worker_shared",
+                "generate_shared",
+                "same, plain and `rollout.engine_options.weight_sync=shared_memory` (the learner "
+                "writes a slot in /dev/shm that vLLM then computes from; no copy in the worker)",
+            ),
+        )
+        for key, worker, generate, what in variants:
+            if key not in d:
+                continue
             rows.append(
                 Row(
-                    "same, `rollout.engine_options.cpu_linear=plain` (vLLM computes with F.linear on the "
-                    "weights as loaded; an update is one copy into them)",
-                    f"{fmt_seconds(plain)} (in the worker: {fmt_seconds(d['worker_plain'])}; generation "
-                    f"{d['generate_plain'] / d['generate']:.2f}x the packed layout's)",
+                    what,
+                    f"{fmt_seconds(d[key])} (in the worker: {fmt_seconds(d[worker])}; generation "
+                    f"{d[generate] / d['generate']:.2f}x the packed layout's)",
                     f"memcpy of the same {d['bytes'] / 1e6:.0f} MB: {fmt_seconds(copy)}",
-                    ratio(plain, copy),
-                    fmt_ratio(ratio(plain, copy)),
+                    ratio(d[key], copy),
+                    fmt_ratio(ratio(d[key], copy)),
                     Target("<=", 3.0),
                     load("weight_sync"),
                     cmd("weight_sync"),

@@ -22,6 +22,7 @@ from rlvr.learner.distributed import Rendezvous, free_port, node_ip
 from rlvr.learner.learner import Learner, LossFn
 from rlvr.learner.microbatch import shard_rows
 from rlvr.learner.options import LearnerOptions
+from rlvr.rollout.shared_weights import SharedLayout
 from rlvr.rollout.stored_weights import StoredWeights
 
 # Metrics that are not per-rank averages: summed over ranks, or the slowest rank's.
@@ -233,6 +234,22 @@ class LearnerGroup:
 
     def close_weight_sync(self) -> None:
         self._all("close_weight_sync")
+
+    # weight_sync=shared_memory (rlvr.rollout.shared_weights)
+    def shared_weight_specs(self) -> list[tuple[str, tuple[int, ...]]]:
+        return self._all("shared_weight_specs")[0]
+
+    def create_shared_weights(self, layout: SharedLayout) -> SharedLayout:
+        """Rank 0 creates the slot files; returns the layout with their paths."""
+        return self._all("create_shared_weights", [(layout,)] * self.world_size)[0]
+
+    def write_shared_weights(self, slot: int) -> float:
+        """Rank 0 copies the weights into `slot` (all ranks take part in ZeRO-3's gathers);
+        returns the slowest rank's seconds."""
+        return max(self._all("write_shared_weights", [(slot,)] * self.world_size))
+
+    def close_shared_weights(self) -> None:
+        self._all("close_shared_weights")
 
     def torch_threads(self) -> list[int]:
         """Each rank's torch threads."""

@@ -38,7 +38,8 @@ from rlvr.learner.logprobs import LogProbModel, LogProbOutput, check_packing
 from rlvr.learner.microbatch import plan_micro_batches, plan_separate_micro_batches, stack_sources
 from rlvr.learner.options import LearnerOptions, deepspeed_config
 from rlvr.learner.schedule import WarmupSchedule
-from rlvr.learner.weights import gather_full_state_dict, save_hf_folder
+from rlvr.learner.weights import full_shape, gather_full_state_dict, save_hf_folder
+from rlvr.rollout.shared_weights import SharedLayout, SharedSlots, create_slot_files, remove_slot_files
 from rlvr.rollout.stored_weights import StoredWeights, put_weights
 
 
@@ -129,6 +130,7 @@ class Learner:
         if options.pack_sequences:  # every rank runs the same two tiny forwards (ZeRO-3 gathers)
             check_packing(self.engine.module, self.engine)
         self._weight_sender = None  # NcclWeightSender, once open_weight_sync ran
+        self._shared_slots: SharedSlots | None = None  # rank 0, weight_sync=shared_memory
 
     # ------------------------------------------------------------------ training
 
@@ -301,6 +303,45 @@ class Learner:
         if self._weight_sender is not None:
             self._weight_sender.close()
             self._weight_sender = None
+
+    # weight_sync=shared_memory (rlvr.rollout.shared_weights): rank 0 writes, the workers compute
+    def shared_weight_specs(self) -> list[tuple[str, tuple[int, ...]]]:
+        """(HF name, full shape) of every tensor a sync sends, in the order it sends them."""
+        specs = [(n, full_shape(p)) for n, p in self.hf_model.named_parameters(remove_duplicate=False)]
+        persistent = set(self.hf_model.state_dict(keep_vars=True))
+        specs += [(n, tuple(b.shape)) for n, b in self.hf_model.named_buffers() if n in persistent]
+        return specs
+
+    def create_shared_weights(self, layout: SharedLayout) -> SharedLayout | None:
+        """Rank 0: create the two slot files of `layout` and map them; returns the layout with
+        their paths (other ranks: None). `close_shared_weights` removes them."""
+        if self.rank != 0:
+            return None
+        layout = create_slot_files(layout)
+        try:
+            self._shared_slots = SharedSlots(layout)
+        except Exception:
+            remove_slot_files(layout)
+            raise
+        return layout
+
+    def write_shared_weights(self, slot: int) -> float:
+        """Copy the current weights into `slot` of the shared slots (rank 0; every rank must call
+        it: ZeRO-3 gathers); returns this rank's seconds."""
+        t0 = time.perf_counter()
+        keep = self.rank == 0
+        if keep and self._shared_slots is None:
+            raise RuntimeError("write_shared_weights before create_shared_weights")
+        state = gather_full_state_dict(self.hf_model, zero3=self.zero3, keep=keep, copy=False)
+        if keep:
+            self._shared_slots.write(slot, state)
+        return time.perf_counter() - t0
+
+    def close_shared_weights(self) -> None:
+        """Remove the slot files (workers keep their mappings until they exit)."""
+        if self._shared_slots is not None:
+            remove_slot_files(self._shared_slots.layout)
+            self._shared_slots = None
 
     # ------------------------------------------------------------------ checkpoints
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from rlvr.cluster.placement import ActorPlacement, policy
 from rlvr.rollout.engines.base import NamedTensors
+from rlvr.rollout.shared_weights import SharedLayout
 from rlvr.rollout.stored_weights import StoredWeights, put_weights
 from rlvr.rollout.types import Generation, SamplingParams
 from rlvr.rollout.worker import rollout_worker_actor
@@ -96,6 +97,9 @@ class RolloutGroup:
         self.sharding: Sharding = sharding
         self.sync_history: list[dict[str, float]] = []
         self._weights: tuple[StoredWeights, int | None] | None = None  # the last update, its version
+        self._shared: tuple[SharedLayout, int, int] | None = (
+            None  # shared slots: layout, slot in use, version
+        )
         self.nccl_weight_sync = False  # set by the trainer's NcclSync: weights arrive over NCCL
         self._starting = [w.ready.remote() for w in self.workers]
         if wait:
@@ -179,21 +183,65 @@ class RolloutGroup:
         worker_seconds: the slowest worker's fetch + load;
         total_seconds:  the whole call, as the training loop waits for it.
         """
-        import ray
 
         start = time.perf_counter()
         stored = weights if isinstance(weights, StoredWeights) else put_weights(weights)
         self._weights = (stored, version)  # kept for a restarted worker, which starts from the model folder
         put_done = time.perf_counter()
-        futures = [w.update_weights.remote(stored, version) for w in self.workers]
-        worker_seconds = []
-        for k, future in enumerate(futures):
-            try:
-                worker_seconds.append(ray.get(future))
-            except ray.exceptions.RayActorError as e:
-                self._recover(k, e)  # loads self._weights, i.e. this update, into the restarted worker
+        # a worker that dies meanwhile is restarted with self._weights, i.e. this update
+        worker_seconds = self._wait_all([w.update_weights.remote(stored, version) for w in self.workers])
         timing = {
             "put_seconds": put_done - start,
+            "worker_seconds": max(worker_seconds, default=0.0),
+            "total_seconds": time.perf_counter() - start,
+        }
+        self.sync_history.append(timing)
+        return timing
+
+    def _wait_all(self, futures: list[Any]) -> list[Any]:
+        """Every worker's result of a weight update (a dead worker is recovered: no result)."""
+        import ray
+
+        results = []
+        for k, future in enumerate(futures):
+            try:
+                results.append(ray.get(future))
+            except ray.exceptions.RayActorError as e:
+                self._recover(k, e)
+        return results
+
+    # weight_sync=shared_memory (rlvr.rollout.shared_weights), driven by the trainer's SharedMemorySync
+    def shared_weights_layout(self, specs: list[tuple[str, tuple[int, ...]]]) -> SharedLayout:
+        """Worker 0's slot layout for HF-named tensors of these shapes (no files yet)."""
+        import ray
+
+        return ray.get(self.workers[0].shared_weights_layout.remote(specs))
+
+    def attach_shared_weights(self, layout: SharedLayout, slot: int = 0, version: int = 0) -> None:
+        """Worker 0 fills both slots with its weights, then every worker computes from `slot`."""
+        import ray
+
+        ray.get(self.workers[0].attach_shared_weights.remote(layout, slot, version, True))
+        ray.get([w.attach_shared_weights.remote(layout, slot, version) for w in self.workers[1:]])
+        self._shared = (layout, slot, version)
+
+    def shared_weights_mismatches(self, a: int, b: int) -> list[str]:
+        import ray
+
+        return ray.get(self.workers[0].shared_weights_mismatches.remote(a, b))
+
+    def use_shared_weights(self, slot: int, version: int | None = None) -> dict[str, float]:
+        """Every worker computes from `slot` (which the learner has written) once its calls
+        before this one are done; returns the timings as `update_weights` does (no put)."""
+        if self._shared is None:
+            raise RuntimeError("use_shared_weights before attach_shared_weights")
+        start = time.perf_counter()
+        layout, _, last = self._shared
+        # recorded first: a worker restarted meanwhile attaches to this slot
+        self._shared = (layout, slot, last + 1 if version is None else version)
+        worker_seconds = self._wait_all([w.use_shared_weights.remote(slot, version) for w in self.workers])
+        timing = {
+            "put_seconds": 0.0,
             "worker_seconds": max(worker_seconds, default=0.0),
             "total_seconds": time.perf_counter() - start,
         }
@@ -234,7 +282,10 @@ class RolloutGroup:
                 if time.monotonic() > deadline:
                     raise RolloutWorkerFailed(f"rollout worker {k} did not come back in 600 s") from None
                 time.sleep(1)
-        if self._weights is not None:
+        if self._shared is not None:  # computes from the shared slot the others use
+            layout, slot, version = self._shared
+            ray.get(self.workers[k].attach_shared_weights.remote(layout, slot, version))
+        elif self._weights is not None:
             stored, version = self._weights
             ray.get(self.workers[k].update_weights.remote(stored, version))
 

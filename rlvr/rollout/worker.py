@@ -90,7 +90,33 @@ class RolloutWorker:
         seconds it took, fetch included (also kept in stats)."""
         start = time.perf_counter()
         self.engine.update_weights(weight_pairs(weights))
-        seconds = time.perf_counter() - start
+        return self._synced(time.perf_counter() - start, version)
+
+    # weight_sync=shared_memory (rlvr.rollout.shared_weights; vLLM engines on CPU)
+    def shared_weights_layout(self, specs: list[tuple[str, tuple[int, ...]]]) -> Any:
+        return self._shared_engine().shared_weights_layout(specs)
+
+    def attach_shared_weights(self, layout: Any, slot: int, version: int, init: bool = False) -> None:
+        self._shared_engine().attach_shared_weights(layout, slot, init)
+        self._stats.weight_version = version
+
+    def use_shared_weights(self, slot: int, version: int | None = None) -> float:
+        """Compute from `slot` of the shared weights (just written by the learner); returns seconds."""
+        start = time.perf_counter()
+        self._shared_engine().use_shared_weights(slot)
+        return self._synced(time.perf_counter() - start, version)
+
+    def shared_weights_mismatches(self, a: int, b: int) -> list[str]:
+        return self._shared_engine().shared_weights_mismatches(a, b)
+
+    def _shared_engine(self) -> Any:
+        if not hasattr(self.engine, "use_shared_weights"):
+            raise ValueError(
+                f"rollout.engine_options.weight_sync=shared_memory needs rollout.engine=vllm (got {self._stats.engine!r})"
+            )
+        return self.engine
+
+    def _synced(self, seconds: float, version: int | None) -> float:
         s = self._stats
         s.weight_version = s.weight_version + 1 if version is None else version
         s.weight_syncs += 1

@@ -226,9 +226,6 @@ def check_verifier(cfg: VerifierConfig) -> None:
             raise ValueError(f"verifier.options: {e}") from None
 
 
-WEIGHT_SYNCS = ("auto", "in_process", "disk", "nccl")
-
-
 def check_weight_sync(rollout: RolloutConfig, learner: LearnerConfig, cluster: ClusterConfig) -> None:
     """Refuse, before anything starts, a `rollout.engine_options.weight_sync` that cannot work.
 
@@ -236,15 +233,21 @@ def check_weight_sync(rollout: RolloutConfig, learner: LearnerConfig, cluster: C
     rollout worker (NCCL refuses two members of one group on the same device). A remote
     cluster's devices are the actors' to check; a local one is this machine's.
     """
+    from rlvr.rollout.engines.vllm_engine import WEIGHT_SYNCS, check_cpu_linear  # imports no vLLM
+
     sync = rollout.engine_options.get("weight_sync", "auto")
     if rollout.engine == "vllm" and sync not in WEIGHT_SYNCS:
         raise ValueError(
             f"rollout.engine_options.weight_sync={sync!r}; choose one of {', '.join(WEIGHT_SYNCS)}"
         )
     if rollout.engine == "vllm":
-        from rlvr.rollout.engines.vllm_engine import check_cpu_linear  # imports no vLLM
-
         check_cpu_linear(rollout.engine_options.get("cpu_linear", "packed"), sync)
+    if sync == "shared_memory":
+        key = "rollout.engine_options.weight_sync=shared_memory"
+        if rollout.engine != "vllm":
+            raise ValueError(f"{key} needs rollout.engine=vllm (got {rollout.engine!r}); use in_process")
+        if rollout.num_gpus_per_worker > 0 or learner.num_gpus_per_rank > 0:
+            raise ValueError(f"{key} is for CPU runs (the weights in /dev/shm); on GPUs use weight_sync=nccl")
     if sync != "nccl":
         return
     key = "rollout.engine_options.weight_sync=nccl"

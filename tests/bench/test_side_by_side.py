@@ -113,6 +113,7 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
             {
                 **{"bytes": 5e8, "memcpy_seconds": 0.05, "stored": 0.9, "worker": 0.8, "via_driver": 3.0},
                 **{"stored_plain": 0.12, "worker_plain": 0.06, "generate": 10.0, "generate_plain": 10.8},
+                **{"shared": 0.06, "worker_shared": 0.001, "generate_shared": 10.9},
             },
             (0, 0),
             "ws",
@@ -139,6 +140,8 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
     assert smol.value == pytest.approx(18.0) and smol.met is False and "3.00 s" in smol.rlvr
     plain = rows["same, `rollout.engine_options.cpu_linear=plain`"]  # the layout that copies updates in place
     assert plain.value == pytest.approx(2.4) and plain.met and "generation 1.08x the packed" in plain.rlvr
+    shared = rows["same, plain and `rollout.engine_options.weight_sync=shared_memory`"]
+    assert shared.value == pytest.approx(1.2) and shared.met and "generation 1.09x the packed" in shared.rlvr
 
 
 def test_learner_flops_counts_the_dense_matmuls():

@@ -89,3 +89,21 @@ def test_one_step_off_policy_learns_the_same_prompts_from_the_previous_weights(o
     on_policy = max(_approx_kl(r["metrics"]) for r in sync)
     assert on_policy < 1e-6
     assert all(_approx_kl(r["metrics"]) > 10 * on_policy + 1e-7 for r in overlap[1:])
+
+
+def test_shared_memory_weights_under_overlap_give_the_run_of_copied_weights(overrides, ray_cluster):
+    # With max_staleness=1 the learner writes an update while a worker still generates the next
+    # batch from the previous weights: the slot it writes must be the one nobody computes from.
+    # The same run with every update copied into the engine (in_process) must come out the same.
+    def run(weight_sync: str) -> list[dict]:
+        plain = (
+            "+rollout.engine_options.cpu_linear=plain",
+            f"rollout.engine_options.weight_sync={weight_sync}",
+        )
+        return _run(lambda *o: overrides(*o, *plain), 1)
+
+    (*copied, _), (*shared, _) = run("in_process"), run("shared_memory")
+    assert [r["tokens"] for r in shared] == [r["tokens"] for r in copied]
+    assert [r["versions"] for r in shared] == [r["versions"] for r in copied] == [{0}, {0}, {1}]
+    for key in ("reward/mean", "loss/total", "learner/grad_norm", "policy/approx_kl"):
+        assert [r["metrics"].get(key) for r in shared] == [r["metrics"].get(key) for r in copied], key

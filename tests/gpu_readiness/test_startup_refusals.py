@@ -122,7 +122,9 @@ def test_trainer_refuses_nccl_sync_before_starting_anything():
         check(nccl, "rollout.engine=hf", *gpus)
     # A remote cluster with whole GPUs: its actors check their own devices.
     check(nccl, *gpus, "cluster.address=auto")
-    with pytest.raises(ValueError, match=r"weight_sync='nccI'; choose one of auto, in_process, disk, nccl"):
+    with pytest.raises(
+        ValueError, match=r"weight_sync='nccI'; choose one of auto, in_process, disk, nccl, shared_memory$"
+    ):
         check("rollout.engine_options.weight_sync=nccI")
     for ok in ("in_process", "disk", "auto"):
         check(f"rollout.engine_options.weight_sync={ok}")
@@ -140,11 +142,35 @@ def test_trainer_refuses_a_cpu_linear_layout_it_cannot_run_before_starting_anyth
         ValueError, match=r"^rollout.engine_options.cpu_linear='flat'; choose one of packed, plain$"
     ):
         check("+rollout.engine_options.cpu_linear=flat")
-    with pytest.raises(ValueError, match=r"cpu_linear=plain .* needs weight_sync=in_process \(got 'disk'\)"):
+    with pytest.raises(
+        ValueError, match=r"cpu_linear=plain .* needs weight_sync=in_process or shared_memory \(got 'disk'\)"
+    ):
         check("+rollout.engine_options.cpu_linear=plain", "rollout.engine_options.weight_sync=disk")
     for ok in ("packed", "plain"):
         check(f"+rollout.engine_options.cpu_linear={ok}")
         check(f"+rollout.engine_options.cpu_linear={ok}", "rollout.engine_options.weight_sync=in_process")
+
+
+def test_trainer_refuses_shared_memory_weights_it_cannot_run_before_starting_anything():
+    from rlvr.trainer.components import check_weight_sync
+
+    def check(*overrides):
+        cfg = _sync_config("rollout.engine_options.weight_sync=shared_memory", *overrides)
+        check_weight_sync(cfg.rollout, cfg.learner, cfg.cluster)
+
+    with pytest.raises(
+        ValueError,
+        match=r"weight_sync=shared_memory .* needs rollout.engine_options.cpu_linear=plain \(got 'packed'\)",
+    ):
+        check()
+    plain = "+rollout.engine_options.cpu_linear=plain"
+    with pytest.raises(ValueError, match=r"weight_sync=shared_memory needs rollout.engine=vllm \(got 'hf'\)"):
+        check(plain, "rollout.engine=hf")
+    with pytest.raises(ValueError, match=r"weight_sync=shared_memory is for CPU runs"):
+        check(plain, "rollout.num_gpus_per_worker=1")
+    with pytest.raises(ValueError, match=r"weight_sync=shared_memory is for CPU runs"):
+        check(plain, "learner.num_gpus_per_rank=1")
+    check(plain)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")

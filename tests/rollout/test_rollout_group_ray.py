@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from rollout_helpers import max_abs_diff, perturbed_state
 
@@ -83,3 +85,47 @@ def test_plain_cpu_linear_worker_takes_updates_from_the_object_store(ray_session
         ]
     finally:
         group.close()
+
+
+def test_shared_memory_sync_reaches_every_worker_and_a_restarted_one(ray_session, tiny_model_dir, prompt_ids):
+    # weight_sync=shared_memory as the trainer opens it (SharedMemorySync): a learner rank (here in
+    # this process) writes the slot no worker computes from, then both workers switch to it; a
+    # worker that Ray restarts attaches to the slot in use.
+    import ray
+    import torch
+
+    from rlvr.learner import LearnerGroup, LearnerOptions
+    from rlvr.trainer.weight_sync import SharedMemorySync
+
+    options = {"seed": 0, "max_model_len": 256, "cpu_linear": "plain", "weight_sync": "shared_memory"}
+    group = RolloutGroup(2, "vllm", str(tiny_model_dir), options, num_cpus_per_worker=1)
+    learner = LearnerGroup(1, tiny_model_dir, LearnerOptions(zero_stage=0), use_ray=False)
+    sync = SharedMemorySync(group, learner)  # checks the layout: learner's weights == vLLM's, bit for bit
+    paths = sync.layout.paths
+    try:
+        assert all(os.path.exists(p) for p in paths)
+        seqs = [p + [7, 8, 9] for p in prompt_ids]  # contiguous sharding: 0-2 on worker 0, 3-4 on worker 1
+        greedy = SamplingParams(temperature=0, max_tokens=12)
+        hf = HFEngine(str(tiny_model_dir))
+        for seed, slot in ((4, 1), (5, 0), (6, 1)):  # each update goes to the other slot
+            new = perturbed_state(tiny_model_dir, seed=seed)
+            with torch.no_grad():
+                for name, p in learner._local.hf_model.named_parameters():
+                    p.copy_(new[name])
+            sync.send()
+            assert sync.slot == slot
+            hf.update_weights(new)
+            assert max_abs_diff(group.score(seqs), hf.score(seqs)) < 1e-4
+        assert [s["weight_version"] for s in group.stats()] == [3, 3]
+
+        ray.kill(group.workers[1], no_restart=False)  # as a lost process would; Ray restarts it
+        after = group.generate(prompt_ids, greedy)  # worker 1's share is retried once it is back
+        assert group.restarts == 1
+        assert [g.token_ids for g in after] == [g.token_ids for g in hf.generate(prompt_ids, greedy)]
+        assert max_abs_diff(group.score(seqs), hf.score(seqs)) < 1e-4  # worker 1 scores 3-4
+        assert [s["weight_version"] for s in group.stats()] == [3, 3]
+        hf.close()
+    finally:
+        sync.close()
+        group.close()
+    assert not any(os.path.exists(p) for p in paths)

@@ -181,7 +181,9 @@ def test_plain_cpu_linear_refuses_what_it_cannot_do(tiny_model_dir):
         ValueError, match=r"rollout.engine_options.cpu_linear='flat'; choose one of packed, plain"
     ):
         VLLMEngine(str(tiny_model_dir), cpu_linear="flat")
-    with pytest.raises(ValueError, match=r"cpu_linear=plain .* needs weight_sync=in_process \(got 'disk'\)"):
+    with pytest.raises(
+        ValueError, match=r"cpu_linear=plain .* needs weight_sync=in_process or shared_memory \(got 'disk'\)"
+    ):
         VLLMEngine(str(tiny_model_dir), cpu_linear="plain", weight_sync="disk")
 
 

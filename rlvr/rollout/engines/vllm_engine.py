@@ -33,7 +33,8 @@ from typing import Any, Literal, get_args
 from rlvr.rollout.engines.base import LOGPROBS_MODES, LogprobsMode, NamedTensors, as_pairs, check_prompts
 from rlvr.rollout.types import Generation, SamplingParams
 
-WeightSync = Literal["auto", "in_process", "disk", "nccl"]
+WeightSync = Literal["auto", "in_process", "disk", "nccl", "shared_memory"]
+WEIGHT_SYNCS: tuple[str, ...] = get_args(WeightSync)
 CpuLinear = Literal["packed", "plain"]
 CPU_LINEAR: tuple[str, ...] = get_args(CpuLinear)
 
@@ -134,6 +135,50 @@ def _use_plain_linear(worker: Any) -> None:
         module.cpu_linear = torch.nn.functional.linear
 
 
+def _shared_layout(worker: Any, specs: list[tuple[str, tuple[int, ...]]]) -> Any:
+    """Run inside the vLLM worker (via collective_rpc): where each HF tensor lands in the model's
+    parameters (rlvr.rollout.shared_weights.record_layout; the model is left unchanged)."""
+    from rlvr.rollout.shared_weights import record_layout
+
+    return record_layout(worker.model_runner.get_model(), specs)
+
+
+def _attach_shared(worker: Any, layout: Any, slot: int, init: bool) -> None:
+    """Run inside the vLLM worker (via collective_rpc): map the slot files, fill both with the
+    live weights when `init` (the first worker only: later ones may attach while others compute
+    from a slot), then compute from `slot`."""
+    from rlvr.rollout.shared_weights import SharedSlots, param_entries
+
+    model = worker.model_runner.get_model()
+    if param_entries(model) != (layout.dtype, layout.numel, layout.params):
+        raise ValueError(
+            "weight_sync=shared_memory: this rollout worker's parameters are not laid out as the "
+            "shared slots are (another model or dtype than the first worker's)"
+        )
+    slots = SharedSlots(layout)
+    if init:
+        live = dict(model.named_parameters())
+        for s in (0, 1):
+            for name, view in slots.views(s, layout.params).items():
+                view.copy_(live[name].data)
+    worker.rlvr_shared_slots = slots
+    _use_shared_slot(worker, slot)
+
+
+def _use_shared_slot(worker: Any, slot: int) -> None:
+    """Run inside the vLLM worker (via collective_rpc): every parameter becomes its view of `slot`
+    (no copy; the layers compute with F.linear on `.weight`, read at each call)."""
+    model = worker.model_runner.get_model()
+    views = worker.rlvr_shared_slots.views(slot, worker.rlvr_shared_slots.layout.params)
+    for name, p in model.named_parameters():
+        p.data = views[name]
+
+
+def _shared_mismatches(worker: Any, a: int, b: int) -> list[str]:
+    """Run inside the vLLM worker (via collective_rpc): parameters differing between two slots."""
+    return worker.rlvr_shared_slots.mismatches(a, b)
+
+
 def _load_weights_in_place(worker: Any, pairs: list[tuple[str, Any]]) -> None:
     """Run inside the vLLM worker (via collective_rpc): copy HF-named tensors into the live weights
     with the model's own `load_weights` (which splits names into vLLM's fused layers)."""
@@ -149,16 +194,22 @@ def _load_weights_in_place(worker: Any, pairs: list[tuple[str, Any]]) -> None:
 
 
 def check_cpu_linear(cpu_linear: str, weight_sync: str) -> None:
-    """Refuse a `rollout.engine_options.cpu_linear` the engine cannot run (by the trainer before
-    anything starts, and by the engine itself)."""
+    """Refuse a `rollout.engine_options.cpu_linear` the engine cannot run, or a weight sync it
+    cannot take (by the trainer before anything starts, and by the engine itself)."""
     if cpu_linear not in CPU_LINEAR:
         raise ValueError(
             f"rollout.engine_options.cpu_linear={cpu_linear!r}; choose one of {', '.join(CPU_LINEAR)}"
         )
-    if cpu_linear == "plain" and weight_sync not in ("auto", "in_process"):
+    if cpu_linear == "plain" and weight_sync not in ("auto", "in_process", "shared_memory"):
         raise ValueError(
             "rollout.engine_options.cpu_linear=plain copies updates into the engine's live weights in "
-            f"its process; it needs weight_sync=in_process (got {weight_sync!r})"
+            f"its process; it needs weight_sync=in_process or shared_memory (got {weight_sync!r})"
+        )
+    if weight_sync == "shared_memory" and cpu_linear != "plain":
+        raise ValueError(
+            "rollout.engine_options.weight_sync=shared_memory computes from weights the learner writes, "
+            "which vLLM's packed layers would keep a private copy of; it needs "
+            f"rollout.engine_options.cpu_linear=plain (got {cpu_linear!r})"
         )
 
 
@@ -215,6 +266,9 @@ class VLLMEngine:
                     "nccl"       - GPU only: the trainer broadcasts with vLLM's weight-transfer
                                    API (see rlvr.rollout.engines.vllm_nccl); `update_weights`
                                    is then not used;
+                    "shared_memory" - CPU, needs cpu_linear="plain": the engine computes from
+                                   slot files in /dev/shm that the learner writes (no copy here;
+                                   rlvr.rollout.shared_weights), `update_weights` is not used;
                     "auto"       - "in_process" when in_process else "disk".
     cpu_linear:     CPU only, how linear layers compute (see the module docstring):
                     "packed" - vLLM's pre-packed GEMMs (its default); each update repacks;
@@ -257,8 +311,8 @@ class VLLMEngine:
             )
         if weight_sync == "auto":
             weight_sync = "in_process" if in_process else "disk"
-        if weight_sync == "in_process" and not in_process:
-            raise ValueError("weight_sync='in_process' needs in_process=True; use 'disk' or 'nccl'")
+        if weight_sync in ("in_process", "shared_memory") and not in_process:
+            raise ValueError(f"weight_sync={weight_sync!r} needs in_process=True; use 'disk' or 'nccl'")
         check_cpu_linear(cpu_linear, weight_sync)
         if weight_sync == "disk" and not allow_large_disk_sync:
             check_disk_sync_size(model_path, dtype, disk_sync_max_gib)
@@ -275,6 +329,12 @@ class VLLMEngine:
                 "rollout.engine_options.weight_sync=nccl needs GPUs (vLLM's NCCL weight transfer); "
                 "on CPU use weight_sync=in_process or disk"
             )
+        if weight_sync == "shared_memory" and not self.on_cpu:
+            raise ValueError(
+                "rollout.engine_options.weight_sync=shared_memory is for CPU engines (the weights in "
+                "/dev/shm); on GPUs use weight_sync=nccl"
+            )
+        self.shared_attached = False  # computing from shared slots (weight_sync=shared_memory)
         # vLLM reads these when the engine is built, not at import time.
         if in_process:
             os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
@@ -385,6 +445,11 @@ class VLLMEngine:
 
     def update_weights(self, named_tensors: NamedTensors) -> None:
         """Load a full set of HF-named weights, then drop KV blocks computed with the old ones."""
+        if self.shared_attached:
+            raise RuntimeError(
+                "weight_sync=shared_memory: this engine computes from the shared slots, which other "
+                "workers read too; updates arrive through use_shared_weights, not update_weights"
+            )
         pairs = as_pairs(named_tensors)
         if self.plain_linear:
             self.llm.collective_rpc(_load_weights_in_place, args=(pairs,))
@@ -399,6 +464,37 @@ class VLLMEngine:
                 "below), driven by the learner ranks' NcclWeightSender; update_weights is not used"
             )
         self.llm.reset_prefix_cache()
+
+    # weight_sync="shared_memory" (CPU): see rlvr.rollout.shared_weights; driven by the trainer's
+    # SharedMemorySync through the rollout workers.
+    def shared_weights_layout(self, specs: list[tuple[str, tuple[int, ...]]]) -> Any:
+        """The shared slots' layout for HF-named tensors of these shapes (`SharedLayout`, no files)."""
+        self._check_shared()
+        return self.llm.collective_rpc(_shared_layout, args=(specs,))[0]
+
+    def attach_shared_weights(self, layout: Any, slot: int, init: bool = False) -> None:
+        """Compute from `slot` of the layout's files from now on (`init`: fill both slots first)."""
+        self._check_shared()
+        self.llm.collective_rpc(_attach_shared, args=(layout, slot, init))
+        self.shared_attached = True
+        self.llm.reset_prefix_cache()
+
+    def use_shared_weights(self, slot: int) -> None:
+        """Compute from `slot`, which the learner has just written; drop KV blocks of the old weights."""
+        if not self.shared_attached:
+            raise RuntimeError("use_shared_weights before attach_shared_weights")
+        self.llm.collective_rpc(_use_shared_slot, args=(slot,))
+        self.llm.reset_prefix_cache()
+
+    def shared_weights_mismatches(self, a: int, b: int) -> list[str]:
+        """Parameters whose values differ between slots a and b ("name: max |diff|")."""
+        return self.llm.collective_rpc(_shared_mismatches, args=(a, b))[0]
+
+    def _check_shared(self) -> None:
+        if self.weight_sync != "shared_memory":
+            raise RuntimeError(
+                f"shared weights need an engine built with weight_sync='shared_memory' (got {self.weight_sync!r})"
+            )
 
     def _write_weights(self, pairs: list[tuple[str, Any]]) -> str:
         from safetensors.torch import save_file
