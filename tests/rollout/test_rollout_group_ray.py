@@ -94,11 +94,17 @@ def test_shared_memory_sync_reaches_every_worker_and_a_restarted_one(ray_session
     import ray
     import torch
 
+    from rlvr.cluster import placement
     from rlvr.learner import LearnerGroup, LearnerOptions
     from rlvr.trainer.weight_sync import SharedMemorySync
 
     options = {"seed": 0, "max_model_len": 256, "cpu_linear": "plain", "weight_sync": "shared_memory"}
-    group = RolloutGroup(2, "vllm", str(tiny_model_dir), options, num_cpus_per_worker=1)
+    before = placement.policy().max_restarts  # process-wide: a trainer run earlier may have set 0
+    placement.set_policy(placement.policy().strategy, 1)
+    try:
+        group = RolloutGroup(2, "vllm", str(tiny_model_dir), options, num_cpus_per_worker=1)
+    finally:
+        placement.set_policy(placement.policy().strategy, before)
     learner = LearnerGroup(1, tiny_model_dir, LearnerOptions(zero_stage=0), use_ray=False)
     sync = SharedMemorySync(group, learner)  # checks the layout: learner's weights == vLLM's, bit for bit
     paths = sync.layout.paths
