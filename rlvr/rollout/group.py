@@ -97,9 +97,8 @@ class RolloutGroup:
         self.sharding: Sharding = sharding
         self.sync_history: list[dict[str, float]] = []
         self._weights: tuple[StoredWeights, int | None] | None = None  # the last update, its version
-        self._shared: tuple[SharedLayout, int, int] | None = (
-            None  # shared slots: layout, slot in use, version
-        )
+        # weight_sync=shared_memory: the slots' layout, the slot in use, its version
+        self._shared: tuple[SharedLayout, int, int] | None = None
         self.nccl_weight_sync = False  # set by the trainer's NcclSync: weights arrive over NCCL
         self._starting = [w.ready.remote() for w in self.workers]
         if wait:
@@ -183,7 +182,6 @@ class RolloutGroup:
         worker_seconds: the slowest worker's fetch + load;
         total_seconds:  the whole call, as the training loop waits for it.
         """
-
         start = time.perf_counter()
         stored = weights if isinstance(weights, StoredWeights) else put_weights(weights)
         self._weights = (stored, version)  # kept for a restarted worker, which starts from the model folder
