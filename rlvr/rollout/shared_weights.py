@@ -151,13 +151,20 @@ def remove_stale_slot_files(directory: str = SHM_DIR) -> list[str]:
     return removed
 
 
+def free_bytes(directory: str = SHM_DIR) -> int:
+    """Room left in `directory` (0 when it does not exist)."""
+    if not os.path.isdir(directory):
+        return 0
+    stat = os.statvfs(directory)
+    return stat.f_bavail * stat.f_frsize
+
+
 def create_slot_files(layout: SharedLayout, directory: str = SHM_DIR) -> SharedLayout:
     """Create the two slot files (named by this process's id, removed by `remove_slot_files`)."""
     if not os.path.isdir(directory):
         raise ValueError(f"weight_sync=shared_memory needs {directory} (a tmpfs); this node has none")
     remove_stale_slot_files(directory)
-    stat = os.statvfs(directory)
-    free = stat.f_bavail * stat.f_frsize
+    free = free_bytes(directory)
     if free < 2 * layout.nbytes:
         raise ValueError(
             f"weight_sync=shared_memory needs {2 * layout.nbytes / 2**20:.0f} MiB in {directory} (two "

@@ -269,6 +269,37 @@ def check_weight_sync(rollout: RolloutConfig, learner: LearnerConfig, cluster: C
             )
 
 
+def resolve_weight_sync(
+    rollout: RolloutConfig, learner: LearnerConfig, cluster: ClusterConfig, model_path: str, dtype: str
+) -> str:
+    """`rollout.engine_options.weight_sync=auto` made concrete where the choice is the trainer's.
+
+    With `cpu_linear=plain` on a local CPU cluster, auto means shared_memory (no copy in the
+    workers; rlvr.rollout.shared_weights) when /dev/shm has room for its two slots with a quarter
+    to spare, in_process otherwise; everywhere else auto stays auto (the engine's own choice).
+    Sets the choice in `rollout.engine_options` and returns it.
+    """
+    options = rollout.engine_options
+    sync = options.get("weight_sync", "auto")
+    local_cpu = not cluster.address and rollout.num_gpus_per_worker == 0 and learner.num_gpus_per_rank == 0
+    if sync != "auto" or rollout.engine != "vllm" or options.get("cpu_linear") != "plain" or not local_cpu:
+        return sync
+    from rlvr.rollout.engines.vllm_engine import model_bytes
+    from rlvr.rollout.shared_weights import SHM_DIR, free_bytes
+
+    need, free = 2.5 * model_bytes(model_path, dtype), free_bytes(SHM_DIR)
+    sync = "shared_memory" if free >= need else "in_process"
+    options["weight_sync"] = sync
+    log.info(
+        "weight_sync=auto with cpu_linear=plain: %s (%s has %.0f MiB free, the slots take %.0f MiB)",
+        sync,
+        SHM_DIR,
+        free / 2**20,
+        need / 2.5 * 2 / 2**20,
+    )
+    return sync
+
+
 def make_verifier(cfg: VerifierConfig):
     """The same `.verify_batch` interface, whichever way it runs (pool, Ray actors, HTTP)."""
     if cfg.mode == "pool":

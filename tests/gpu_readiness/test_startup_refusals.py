@@ -197,3 +197,34 @@ def test_rlvr_train_refuses_nccl_sync_in_one_line(tmp_path):
     lines = [line for line in out.stderr.strip().splitlines() if "weight_sync" in line]
     assert len(lines) == 1 and "rollout.engine_options.weight_sync=nccl needs CUDA" in lines[0], out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_auto_weight_sync_with_plain_layers_shares_memory_where_dev_shm_has_room(monkeypatch):
+    from pathlib import Path
+
+    import rlvr.rollout.shared_weights as shared_weights
+    from rlvr.trainer.components import resolve_weight_sync
+
+    model = str(Path(shared_weights.__file__).parents[1] / "models" / "weights" / "tiny-arith-v2")
+    nbytes = 2_230_784  # its 557,696 fp32 parameters
+
+    def resolve(free: int, *overrides) -> tuple[str, str]:
+        monkeypatch.setattr(shared_weights, "free_bytes", lambda directory: free)
+        cfg = _sync_config(*overrides)
+        chosen = resolve_weight_sync(cfg.rollout, cfg.learner, cfg.cluster, model, "float32")
+        return chosen, cfg.rollout.engine_options.get("weight_sync", "auto")
+
+    plain = "+rollout.engine_options.cpu_linear=plain"
+    # two slots and a quarter to spare: 2.5 x the weights
+    assert resolve(int(2.5 * nbytes), plain) == ("shared_memory", "shared_memory")
+    assert resolve(int(2.5 * nbytes) - 1, plain) == ("in_process", "in_process")
+    # everywhere else auto stays the engine's own choice, and an explicit choice stays
+    assert resolve(1 << 40) == ("auto", "auto")  # packed layers
+    assert resolve(1 << 40, plain, "rollout.engine_options.weight_sync=in_process") == (
+        "in_process",
+        "in_process",
+    )
+    assert resolve(1 << 40, plain, "cluster.address=auto") == ("auto", "auto")
+    assert resolve(1 << 40, plain, "rollout.num_gpus_per_worker=1") == ("auto", "auto")
+    assert resolve(1 << 40, plain, "learner.num_gpus_per_rank=1") == ("auto", "auto")
+    assert resolve(1 << 40, plain, "rollout.engine=hf") == ("auto", "auto")

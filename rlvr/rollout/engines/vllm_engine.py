@@ -225,20 +225,27 @@ def _release_process_state() -> None:
         torch.set_num_threads(threads)
 
 
-def check_disk_sync_size(model_path: str, dtype: str, max_gib: float) -> None:
-    """Refuse weight_sync="disk" for models whose full weights exceed `max_gib` in `dtype`.
-
-    Sized from the model's config (no weights read), so hub ids work too; a config of another
-    architecture family falls back to the size of the folder's weight files.
-    """
-    from rlvr.plan.memory import DTYPE_BYTES, GiB
+def model_bytes(model_path: str, dtype: str) -> int:
+    """The model's full weights in `dtype`, sized from its config (no weights read), so hub ids
+    work too; a config of another architecture family falls back to its weight files' size."""
+    from rlvr.plan.memory import DTYPE_BYTES
     from rlvr.plan.shapes import ModelShape
 
     try:
-        gib = ModelShape.from_pretrained(str(model_path)).params() * DTYPE_BYTES.get(dtype, 2) / GiB
+        return int(ModelShape.from_pretrained(str(model_path)).params() * DTYPE_BYTES.get(dtype, 2))
     except (KeyError, OSError, ValueError):
         files = [f for f in Path(model_path).glob("*") if f.suffix in (".safetensors", ".bin")]
-        gib = sum(f.stat().st_size for f in files) / GiB
+        return sum(f.stat().st_size for f in files)
+
+
+def check_disk_sync_size(model_path: str, dtype: str, max_gib: float) -> None:
+    """Refuse weight_sync="disk" for models whose full weights exceed `max_gib` in `dtype`.
+
+    Sized by `model_bytes`.
+    """
+    from rlvr.plan.memory import GiB
+
+    gib = model_bytes(model_path, dtype) / GiB
     if gib > max_gib:
         raise ValueError(
             f"rollout.engine_options.weight_sync=disk would write {gib:.1f} GiB per worker per step "
