@@ -200,7 +200,9 @@ class Trainer:
         )
 
         components.init_ray(cfg.cluster)
-        components.resolve_weight_sync(cfg.rollout, cfg.learner, cfg.cluster, self.model_path, cfg.model.dtype)
+        components.resolve_weight_sync(
+            cfg.rollout, cfg.learner, cfg.cluster, self.model_path, cfg.model.dtype
+        )
         self.verifier = components.make_verifier(cfg.verifier)
         self.rollout = components.make_rollout(
             cfg.rollout,
