@@ -17,10 +17,10 @@ import argparse
 import cProfile
 import os
 import pstats
-import statistics
-import time
 
 import torch
+
+from bench.rollout_throughput import median_seconds
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -33,14 +33,9 @@ def _model_dir(name: str) -> str:
 
 
 def _median(fn, repeats: int) -> float:
-    for _ in range(2):
+    for _ in range(2):  # warm-ups
         fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(fn, repeats)
 
 
 def profile_learner(args: argparse.Namespace) -> None:
