@@ -207,11 +207,10 @@ class SharedSlots:
             )
         self.layout = layout
         dtype = getattr(torch, layout.dtype)
-        self.flat = [torch.from_file(p, shared=True, size=layout.numel, dtype=dtype) for p in layout.paths]
-
-    def views(self, slot: int, entries: Entries) -> dict[str, torch.Tensor]:
-        flat = self.flat[slot]
-        return {name: flat[off : off + _numel(shape)].view(shape) for name, (off, shape) in entries.items()}
+        flat = [torch.from_file(p, shared=True, size=layout.numel, dtype=dtype) for p in layout.paths]
+        # per slot, made once: every sync writes through `sources` and switches to `params`
+        self.params = [_views(f, layout.params) for f in flat]
+        self.sources = [_views(f, layout.sources) for f in flat]
 
     def write(self, slot: int, named_tensors: dict[str, torch.Tensor]) -> int:
         """Copy HF-named tensors into `slot` (learner side, in torch's threads); returns the bytes
@@ -221,7 +220,7 @@ class SharedSlots:
             raise KeyError(f"weight_sync=shared_memory: the learner's weights lack {missing[:3]}")
         written = 0
         with torch.no_grad():
-            for name, dst in self.views(slot, self.layout.sources).items():
+            for name, dst in self.sources[slot].items():
                 src = named_tensors[name]
                 dst.copy_(src.detach().reshape(dst.shape))
                 written += dst.numel() * dst.element_size()
@@ -230,11 +229,15 @@ class SharedSlots:
     def mismatches(self, a: int, b: int) -> list[str]:
         """Parameters whose values differ between slots a and b ('name: max |diff|')."""
         out = []
-        va, vb = self.views(a, self.layout.params), self.views(b, self.layout.params)
+        va, vb = self.params[a], self.params[b]
         for name, x in va.items():
             if not torch.equal(x, vb[name]):
                 out.append(f"{name}: max |diff| {float((x.double() - vb[name].double()).abs().max()):.3g}")
         return out
+
+
+def _views(flat: torch.Tensor, entries: Entries) -> dict[str, torch.Tensor]:
+    return {name: flat[off : off + _numel(shape)].view(shape) for name, (off, shape) in entries.items()}
 
 
 def _numel(shape: tuple[int, ...]) -> int:

@@ -287,15 +287,15 @@ def resolve_weight_sync(
     from rlvr.rollout.engines.vllm_engine import model_bytes
     from rlvr.rollout.shared_weights import SHM_DIR, free_bytes
 
-    need, free = 2.5 * model_bytes(model_path, dtype), free_bytes(SHM_DIR)
-    sync = "shared_memory" if free >= need else "in_process"
+    slots, free = 2 * model_bytes(model_path, dtype), free_bytes(SHM_DIR)
+    sync = "shared_memory" if free >= 1.25 * slots else "in_process"
     options["weight_sync"] = sync
     log.info(
         "weight_sync=auto with cpu_linear=plain: %s (%s has %.0f MiB free, the slots take %.0f MiB)",
         sync,
         SHM_DIR,
         free / 2**20,
-        need / 2.5 * 2 / 2**20,
+        slots / 2**20,
     )
     return sync
 

@@ -172,7 +172,7 @@ def test_record_layout_follows_a_fused_loader_and_refuses_what_it_cannot_follow(
     a, b, norm = torch.randn(2, 4), torch.randn(4, 4), torch.randn(4)
     assert slots.write(1, {"a": a, "b": b, "norm": norm}) == (8 + 16 + 4) * 4
     model.load_weights([("a", a), ("b", b), ("norm", norm)])
-    views = slots.views(1, layout.params)
+    views = slots.params[1]
     assert torch.equal(views["ab"], model.ab) and torch.equal(views["norm"], model.norm)
     # slot 0 is still the new file's zeros
     assert slots.mismatches(0, 1) == [

@@ -158,8 +158,8 @@ def _attach_shared(worker: Any, layout: Any, slot: int, init: bool) -> None:
     slots = SharedSlots(layout)
     if init:
         live = dict(model.named_parameters())
-        for s in (0, 1):
-            for name, view in slots.views(s, layout.params).items():
+        for views in slots.params:
+            for name, view in views.items():
                 view.copy_(live[name].data)
     worker.rlvr_shared_slots = slots
     _use_shared_slot(worker, slot)
@@ -169,7 +169,7 @@ def _use_shared_slot(worker: Any, slot: int) -> None:
     """Run inside the vLLM worker (via collective_rpc): every parameter becomes its view of `slot`
     (no copy; the layers compute with F.linear on `.weight`, read at each call)."""
     model = worker.model_runner.get_model()
-    views = worker.rlvr_shared_slots.views(slot, worker.rlvr_shared_slots.layout.params)
+    views = worker.rlvr_shared_slots.params[slot]
     for name, p in model.named_parameters():
         p.data = views[name]
 
