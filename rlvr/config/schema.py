@@ -166,6 +166,9 @@ class ClusterConfig:
     namespace: str = "rlvr"
     placement: str = "PACK"  # Ray placement strategy per actor group: PACK | SPREAD (| STRICT_*)
     max_restarts: int = 2  # restarts of a dead rollout worker; its step part is retried, same seed
+    # claim rollout workers and learner ranks that already imported vLLM/DeepSpeed in the running
+    # cluster at `address`, and leave fresh ones for the next run (CPU only; rlvr.cluster.warm)
+    warm: bool = False
 
 
 @dataclass

@@ -74,6 +74,7 @@ class LearnerGroup:
         use_ray: bool = True,
         env: dict[str, str] | None = None,
         wait: bool = True,
+        warm: bool = False,
     ) -> None:
         self.world_size = world_size
         self.options = options = options or LearnerOptions()
@@ -83,6 +84,8 @@ class LearnerGroup:
         self._starting: list[Any] = []  # setup futures until wait_ready()
         self.placement: ActorPlacement | None = None
         self.nodes: list[str] = []  # the node id of each rank (Ray runs only)
+        self._warm_pool: Any = None
+        self.warm: list[bool] = [False] * world_size  # ranks that are claimed warm actors
         if world_size < 1:
             raise ValueError(f"world_size must be >= 1, got {world_size}")
         if not use_ray:
@@ -109,15 +112,28 @@ class LearnerGroup:
             "learner rank", world_size, options.num_cpus_per_rank, options.num_gpus_per_rank
         )
         self.nodes = self.placement.nodes
-        self._actors = [
-            actor_cls.options(
-                num_cpus=options.num_cpus_per_rank,
-                num_gpus=options.num_gpus_per_rank,
-                runtime_env=runtime_env,
-                **self.placement.options(rank),
-            ).remote()
-            for rank in range(world_size)
-        ]
+        # cluster.warm: a claimed warm rank imported DeepSpeed before this run (rlvr.cluster.warm)
+        if warm:
+            from rlvr.cluster.warm import LEARNER_IMPORTS, WarmPool
+            from rlvr.tracking import logs
+
+            self._warm_pool = WarmPool("learner", LEARNER_IMPORTS)
+            log_path = str(logs.engine_log()) if logs.engine_log() else None
+            # Ray would give a cold rank OMP threads = its CPUs; a warm one reserves none
+            threads = options.num_threads or max(1, int(options.num_cpus_per_rank))
+        for rank in range(world_size):
+            actor = self._warm_pool.claim(self.nodes[rank]) if self._warm_pool else None
+            if actor is None:
+                actor = actor_cls.options(
+                    num_cpus=options.num_cpus_per_rank,
+                    num_gpus=options.num_gpus_per_rank,
+                    runtime_env=runtime_env,
+                    **self.placement.options(rank),
+                ).remote()
+            else:
+                self.warm[rank] = True
+                actor.configure.remote(engine_log=log_path, env=env_vars, num_threads=threads)
+            self._actors.append(actor)
         # All ranks must be set up concurrently: init_process_group blocks until everyone joins.
         # Rank 0's address goes to every setup as an object ref: the driver does not wait for the
         # actors' processes to start.
@@ -274,6 +290,9 @@ class LearnerGroup:
         if self.placement is not None:
             self.placement.remove()
             self.placement = None
+        if self._warm_pool is not None:  # as many warm ranks for the next run as this one used
+            self._warm_pool.refill(self.nodes)
+            self._warm_pool = None
 
 
 def _combine_metrics(results: list[dict[str, float]]) -> dict[str, float]:

@@ -70,6 +70,7 @@ class RolloutGroup:
         sharding: Sharding = "contiguous",
         num_threads_per_worker: int = 0,
         wait: bool = True,
+        warm: bool = False,
     ) -> None:
         if num_workers < 1:
             raise ValueError(f"num_workers={num_workers}: need at least one worker")
@@ -84,25 +85,58 @@ class RolloutGroup:
         self.nodes = self.placement.nodes
         self.max_restarts = policy().max_restarts
         self.restarts = 0
-        actor = rollout_worker_actor()
-        self.workers = [
-            actor.options(
-                num_cpus=num_cpus_per_worker,
-                num_gpus=num_gpus_per_worker,
-                max_restarts=self.max_restarts,
-                **self.placement.options(k),
-            ).remote(engine, str(model_path), {**options, "seed": base_seed + k}, k, num_threads_per_worker)
+        self._resources = (num_cpus_per_worker, num_gpus_per_worker)
+        self._args = [
+            (engine, str(model_path), {**options, "seed": base_seed + k}, k, num_threads_per_worker)
             for k in range(num_workers)
         ]
+        # cluster.warm: a claimed warm actor imported vLLM before this run (rlvr.cluster.warm)
+        self._warm_pool = None
+        self.warm: list[bool] = [False] * num_workers
+        starting: list[Any] = []
+        if warm:
+            from rlvr.cluster.warm import WarmPool, rollout_imports
+            from rlvr.tracking import logs
+
+            self._warm_pool = WarmPool("rollout", rollout_imports(engine))
+            # Ray would give a cold actor OMP threads = its CPUs; a warm one reserves none
+            threads = num_threads_per_worker or max(1, int(num_cpus_per_worker))
+            log_path = str(logs.engine_log()) if logs.engine_log() else None
+        self.workers = []
+        for k in range(num_workers):
+            actor = self._warm_pool.claim(self.nodes[k]) if self._warm_pool else None
+            if actor is None:
+                actor = self._cold_worker(k)
+                starting.append(actor.ready.remote())
+            else:
+                self.warm[k] = True
+                starting.append(
+                    actor.configure.remote(self._args[k], engine_log=log_path, num_threads=threads)
+                )
+            self.workers.append(actor)
         self.sharding: Sharding = sharding
         self.sync_history: list[dict[str, float]] = []
         self._weights: tuple[StoredWeights, int | None] | None = None  # the last update, its version
         # weight_sync=shared_memory: the slots' layout, the slot in use, its version
         self._shared: tuple[SharedLayout, int, int] | None = None
         self.nccl_weight_sync = False  # set by the trainer's NcclSync: weights arrive over NCCL
-        self._starting = [w.ready.remote() for w in self.workers]
+        self._starting = starting
         if wait:
             self.wait_ready()
+
+    def _cold_worker(self, k: int) -> Any:
+        """A new actor for worker k, in its placement bundle; Ray restarts it on death."""
+        num_cpus, num_gpus = self._resources
+        return (
+            rollout_worker_actor()
+            .options(
+                num_cpus=num_cpus,
+                num_gpus=num_gpus,
+                max_restarts=self.max_restarts,
+                **self.placement.options(k),
+            )
+            .remote(*self._args[k])
+        )
 
     def wait_ready(self) -> None:
         """Wait for every worker's engine (`wait=False` returns before that, so that other actors
@@ -270,6 +304,9 @@ class RolloutGroup:
             self.restarts,
             self.max_restarts,
         )
+        if self.warm[k]:  # Ray does not restart a warm actor: a cold one takes its place
+            self.warm[k] = False
+            self.workers[k] = self._cold_worker(k)
         # Calls to a restarting actor fail at once (ActorUnavailableError): poll until it is back.
         deadline = time.monotonic() + 600
         while True:
@@ -306,3 +343,5 @@ class RolloutGroup:
                 ray.kill(w)
             self.workers = []
             self.placement.remove()
+            if self._warm_pool is not None:  # as many warm actors for the next run as this one used
+                self._warm_pool.refill(self.nodes)

@@ -148,7 +148,14 @@ def thread_plan(rollout: RolloutConfig, learner: LearnerConfig, cluster: Cluster
 
 
 def make_rollout(
-    cfg: RolloutConfig, model_path: str, *, seed: int, dtype: str, num_threads: int = 0, wait: bool = True
+    cfg: RolloutConfig,
+    model_path: str,
+    *,
+    seed: int,
+    dtype: str,
+    num_threads: int = 0,
+    wait: bool = True,
+    warm: bool = False,
 ):
     from rlvr.rollout import RolloutGroup
 
@@ -164,6 +171,7 @@ def make_rollout(
         num_gpus_per_worker=cfg.num_gpus_per_worker,
         num_threads_per_worker=num_threads,
         wait=wait,
+        warm=warm,
     )
 
 
@@ -176,6 +184,7 @@ def make_learner(
     total_steps: int,
     num_threads: int | None = None,
     wait: bool = True,
+    warm: bool = False,
 ):
     from rlvr.learner import LearnerGroup, LearnerOptions
 
@@ -186,7 +195,7 @@ def make_learner(
         total_steps=total_steps,
         num_threads=cfg.num_threads if num_threads is None else num_threads,
     )
-    return LearnerGroup(cfg.world_size, model_path, options, wait=wait)
+    return LearnerGroup(cfg.world_size, model_path, options, wait=wait, warm=warm)
 
 
 def make_reference(model_path: str, cfg: LearnerConfig, *, temperature: float = 1.0, num_threads: int = 0):
@@ -224,6 +233,23 @@ def check_verifier(cfg: VerifierConfig) -> None:
             parse_options(options_cls, dict(cfg.options), verifier=cfg.name)
         except TypeError as e:  # unknown option names: a config error, reported as one
             raise ValueError(f"verifier.options: {e}") from None
+
+
+def check_warm(cluster: ClusterConfig, num_gpus: float) -> None:
+    """Refuse cluster.warm where it cannot work: it needs a cluster that outlives the run, on CPU."""
+    if not cluster.warm:
+        return
+    if not cluster.address:
+        raise ValueError(
+            "cluster.warm=true keeps actors in a Ray cluster between runs: set cluster.address to a "
+            "running one (e.g. `ray start --head`, then cluster.address=auto); a run's own local "
+            "cluster ends with it"
+        )
+    if num_gpus > 0:
+        raise ValueError(
+            "cluster.warm=true is for CPU actors (a warm actor reserves no GPU, so it could not use "
+            "one); set rollout.num_gpus_per_worker=0 and learner.num_gpus_per_rank=0 or cluster.warm=false"
+        )
 
 
 def check_weight_sync(rollout: RolloutConfig, learner: LearnerConfig, cluster: ClusterConfig) -> None:

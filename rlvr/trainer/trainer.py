@@ -72,6 +72,7 @@ class Trainer:
         self.algorithm = build_algorithm(cfg.algorithm, cfg.divergence)
         components.check_verifier(cfg.verifier)
         components.check_weight_sync(cfg.rollout, cfg.learner, cfg.cluster)
+        components.check_warm(cfg.cluster, cfg.rollout.num_gpus_per_worker + cfg.learner.num_gpus_per_rank)
         sampler_logprobs = components.wants_sampler_logprobs(cfg.rollout, cfg.learner)
         _seed_everything(cfg.seed)
 
@@ -211,6 +212,7 @@ class Trainer:
             dtype=cfg.model.dtype,
             num_threads=threads.rollout,
             wait=False,
+            warm=cfg.cluster.warm,
         )
         total_steps = cfg.steps * cfg.learner.mini_batches_per_step * cfg.learner.ppo_epochs
         self.learner = components.make_learner(
@@ -221,6 +223,7 @@ class Trainer:
             total_steps=total_steps,
             num_threads=threads.learner,
             wait=False,
+            warm=cfg.cluster.warm,
         )
         # Only divergences over the policy's own samples need online pi_0 log-probs.
         self.reference = (

@@ -21,6 +21,8 @@ class HFEngine:
     logprobs_mode: "raw" or "processed", see rlvr.rollout.engines.base.
     """
 
+    warm_imports = ("transformers.models.auto.modeling_auto",)  # for a warm actor (rlvr.cluster.warm)
+
     name = "hf"
 
     def __init__(

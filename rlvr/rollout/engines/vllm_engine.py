@@ -289,6 +289,8 @@ class VLLMEngine:
     llm_kwargs:     passed to `vllm.LLM` as they are (e.g. enable_prefix_caching).
     """
 
+    warm_imports = ("vllm.entrypoints.llm",)  # what a warm actor imports ahead (rlvr.cluster.warm)
+
     name = "vllm"
 
     def __init__(
