@@ -30,6 +30,7 @@ from bench.side_by_side.table import (
     render,
     step_values,
 )
+from bench.side_by_side.warm import run_warm
 from bench.side_by_side.work import ENGINES, FULL, QUICK, Work, rlvr_overrides
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,7 +76,7 @@ def run_json(name: str, argv: list[str], logs: Path) -> Measured:
     return Measured(json.loads(lines[-1]), watch.range(), _shown(argv), wall)
 
 
-def run_rlvr(name: str, overrides: list[str], logs: Path, runs: Path) -> Measured:
+def run_rlvr(name: str, overrides: list[str], logs: Path, runs: Path, env: dict | None = None) -> Measured:
     """`rlvr train` with the overrides; start-up = launch to the start of step 1 (its metrics row
     appears when step 1 ends: that moment minus step 1's own time)."""
     run_dir = runs / name
@@ -84,7 +85,7 @@ def run_rlvr(name: str, overrides: list[str], logs: Path, runs: Path) -> Measure
     watch, launch = LoadWatch(), time.time()
     first_row_at, size = None, 0
     with open(logs / f"{name}.log", "w") as log:
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
         while proc.poll() is None:
             watch.tick()
             if first_row_at is None and metrics.exists() and metrics.stat().st_size != size:
@@ -241,6 +242,10 @@ def main() -> int:
         ("rlvr_grpo_kl", lambda: run_rlvr("rlvr_grpo_kl", rlvr_overrides(work, "grpo_kl"), logs, tmp)),
         ("rlvr_dph", lambda: run_rlvr("rlvr_dph", rlvr_overrides(work, "dph"), logs, tmp)),
         (
+            "rlvr_grpo_warm",
+            lambda: run_warm("rlvr_grpo_warm", rlvr_overrides(work, "grpo"), logs, tmp, run_rlvr),
+        ),
+        (
             "rlvr_grpo_async",
             lambda: run_rlvr(
                 "rlvr_grpo_async", [*rlvr_overrides(work, "grpo"), "rollout.max_staleness=1"], logs, tmp
@@ -271,6 +276,7 @@ def main() -> int:
         "rlvr_grpo_kl",
         "rlvr_dph",
         "rlvr_grpo_async",
+        "rlvr_grpo_warm",
         "weight_sync",
         "rlvr_smollm2",
     ]

@@ -72,7 +72,7 @@ def test_render_escapes_pipes_and_marks_a_missed_target():
     assert row.as_dict()["met"] is False and row.as_dict()["target"] == "<= 0.5"
 
 
-def _rlvr(step, generate, sync, tokens_per_s, load=(0.5, 0.7)):
+def _rlvr(step, generate, sync, tokens_per_s, load=(0.5, 0.7), startup=17.0):
     steps = range(1, len(step) + 1)
     return Measured(
         {
@@ -84,7 +84,7 @@ def _rlvr(step, generate, sync, tokens_per_s, load=(0.5, 0.7)):
         load,
         "rlvr train",
         wall_seconds=50.0,
-        extra={"startup_seconds": 17.0},
+        extra={"startup_seconds": startup},
     )
 
 
@@ -96,6 +96,7 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
         ),
         "rlvr_dph": _rlvr([9, 9, 3.0, 2.9, 2.8], [1] * 5, [1] * 5, [1] * 5),
         "rlvr_grpo_engines": _rlvr([9, 9, 0.8, 0.75, 0.7], [1, 1, 0.4, 0.5, 0.3], [1] * 5, [1] * 5),
+        "rlvr_grpo_warm": _rlvr([9, 9, 2.1, 2.0, 1.9], [1] * 5, [1] * 5, [1] * 5, startup=7.5),
         "trl": Measured(
             {"step_seconds": [30, 9, 1.6, 1.7, 1.5], "startup_seconds": 3.0}, (1.5, 2.5), "trl", 25.0
         ),
@@ -126,6 +127,8 @@ def test_build_rows_computes_the_issues_ratios_from_fixed_inputs():
     assert grpo.load == (0.5, 2.5)  # the lowest and highest load sampled around the two jobs
     assert rows["whole 5-step job"].value == pytest.approx(2.0)
     assert rows["start-up"].value == 17.0 and rows["start-up"].met is False
+    warm = rows["start-up on a running cluster with warm actors"]  # its own launch-to-step-1
+    assert warm.value == 7.5 and warm.met and "cold, as above: 17" in warm.reference and "2.00 s" in warm.rlvr
     assert rows["generation"].value == pytest.approx(11 / 20)  # tokens/s: medians of steps 3-5
     assert rows["DPH-RL JS step / GRPO step"].value == pytest.approx(2.9 / 2.0)
     engines = rows["GRPO step, one vLLM engine per core"]  # against TRL's step, like the headline
