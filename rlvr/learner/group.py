@@ -114,7 +114,7 @@ class LearnerGroup:
         self.nodes = self.placement.nodes
         # cluster.warm: a claimed warm rank imported DeepSpeed before this run (rlvr.cluster.warm)
         if warm:
-            from rlvr.cluster.warm import LEARNER_IMPORTS, WarmPool
+            from rlvr.cluster.warm import LEARNER_IMPORTS, WarmPool, owner_job
             from rlvr.tracking import logs
 
             self._warm_pool = WarmPool("learner", LEARNER_IMPORTS)
@@ -132,7 +132,9 @@ class LearnerGroup:
                 ).remote()
             else:
                 self.warm[rank] = True
-                actor.configure.remote(engine_log=log_path, env=env_vars, num_threads=threads)
+                actor.configure.remote(
+                    engine_log=log_path, env=env_vars, num_threads=threads, owner_job=owner_job()
+                )
             self._actors.append(actor)
         # All ranks must be set up concurrently: init_process_group blocks until everyone joins.
         # Rank 0's address goes to every setup as an object ref: the driver does not wait for the

@@ -95,7 +95,7 @@ class RolloutGroup:
         self.warm: list[bool] = [False] * num_workers
         starting: list[Any] = []
         if warm:
-            from rlvr.cluster.warm import WarmPool, rollout_imports
+            from rlvr.cluster.warm import WarmPool, owner_job, rollout_imports
             from rlvr.tracking import logs
 
             self._warm_pool = WarmPool("rollout", rollout_imports(engine))
@@ -111,7 +111,9 @@ class RolloutGroup:
             else:
                 self.warm[k] = True
                 starting.append(
-                    actor.configure.remote(self._args[k], engine_log=log_path, num_threads=threads)
+                    actor.configure.remote(
+                        self._args[k], engine_log=log_path, num_threads=threads, owner_job=owner_job()
+                    )
                 )
             self.workers.append(actor)
         self.sharding: Sharding = sharding

@@ -5,6 +5,9 @@ actors that imported other code."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -71,6 +74,28 @@ def _train(run: list[str], run_dir: Path, env: dict, cwd: Path, *, kill_after_st
     return (run_dir / "train.log").read_text()
 
 
+def _killed_run(run: list[str], run_dir: Path, env: dict, cwd: Path) -> list[str]:
+    """`rlvr train` SIGKILLed (with its process group: no cleanup at all) after step 1; returns
+    the warm actors it claimed."""
+    out = open(run_dir.parent / f"{run_dir.name}.out", "w")
+    p = subprocess.Popen(
+        [RLVR, "train", *run, f"run_dir={run_dir}"],
+        env=env,
+        cwd=cwd,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    metrics, start = run_dir / "metrics.jsonl", time.time()
+    while not (metrics.exists() and metrics.read_text()):
+        assert p.poll() is None and time.time() - start < 300, "the run ended before step 1"
+        time.sleep(0.3)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait(timeout=30)
+    out.close()
+    return re.findall(r"warm: \w+ actor (\S+) claimed", (run_dir / "train.log").read_text())
+
+
 def _kill_warm_rollout_worker(token: str) -> bool:
     """SIGKILL the one WarmRolloutWorker process of this cluster (ours carry its token)."""
     for proc in psutil.process_iter(["cmdline"]):
@@ -118,6 +143,14 @@ def test_second_run_claims_warm_actors_and_trains_as_a_cold_one(
             assert [r.get(key) for r in warm] == [r.get(key) for r in cold], key
         left = json.loads(_script(LIST, ray_nodes.gcs_address, env=env))
         assert len(left) == 2 and not any("stale" in n for n in left), left
+
+        # A run killed outright never reaches its close: its claimed (detached) actors end themselves.
+        claimed = _killed_run(run, tmp_path / "killed", env, tmp_path)
+        assert sorted(claimed) == sorted(left)
+        deadline = time.time() + 90
+        while set(claimed) & set(json.loads(_script(LIST, ray_nodes.gcs_address, env=env))):
+            assert time.time() < deadline, "the killed run's warm actors outlived it"
+            time.sleep(2)
     finally:
         _script(LIST, ray_nodes.gcs_address, "--kill", env=env)  # the next tests share the cluster
 
