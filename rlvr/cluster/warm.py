@@ -5,8 +5,8 @@ A cold actor spends most of a run's start-up importing (`from vllm import LLM` a
 these 2-core machines; BENCHMARKS.md "Start-up"). On a cluster that outlives its runs (`ray start
 --head`, then `cluster.address=...`), a run with cluster.warm=true claims an idle warm actor on
 the node its placement chose for each rollout worker and learner rank, and when it ends leaves as
-many fresh ones importing for the next run: the first run on a new cluster starts cold and fills
-the pool, every later one starts warm.
+many fresh ones importing on every node for the next run (whose placement may choose other
+nodes): the first run on a new cluster starts cold and fills the pool, every later one warm.
 
 Warm actors are detached and named `<kind>-<code>-<node>-<n>` in the `rlvr-warm` namespace, where
 <code> fingerprints the installed rlvr, vLLM, DeepSpeed and torch: a run never claims an actor that
@@ -230,8 +230,8 @@ class WarmPool:
             try:
                 actor = ray.get_actor(name, namespace=NAMESPACE)
                 got = ray.get(actor.claim.remote(), timeout=timeout_s)
-            except (ValueError, ray.exceptions.RayError) as e:  # gone, or failed to start: skip it
-                log.warning("warm: %s unusable (%s); skipping it", name, type(e).__name__)
+            except (ValueError, ray.exceptions.RayError) as e:  # gone, failed to start, or busy
+                log.warning("warm: %s did not answer its claim (%s); skipping it", name, type(e).__name__)
                 continue
             if got is not None:
                 self.claimed.append(name)
@@ -243,11 +243,13 @@ class WarmPool:
                     got["idle_seconds"],
                 )
                 return actor
+        log.info("warm: no idle %s actor on node %s: starting a cold one", self.kind, node_id)
         return None
 
     def refill(self, nodes: list[str]) -> int:
-        """Start warm actors so that each node in `nodes` (one entry per actor the run used) has as
-        many idle ones as entries; returns how many were started. They import in the background."""
+        """Start warm actors so that every alive node with CPUs holds as many idle ones as the run
+        used (`nodes`: one entry per actor): the next run's placement may pick other nodes than
+        this one's. Returns how many were started; they import in the background."""
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -255,8 +257,9 @@ class WarmPool:
 
         started = 0
         cls = ray.remote(_CLASSES[self.kind])
-        for node in sorted(set(nodes)):
-            missing = nodes.count(node) - len(self._names(node))
+        alive = {n["NodeID"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU", 0) > 0}
+        for node in sorted(alive | set(nodes)):
+            missing = len(nodes) - len(self._names(node))
             for _ in range(max(0, missing)):
                 cls.options(
                     name=f"{self.kind}-{self.code}-{node}-{uuid.uuid4().hex[:8]}",

@@ -347,3 +347,4 @@ class RolloutGroup:
             self.placement.remove()
             if self._warm_pool is not None:  # as many warm actors for the next run as this one used
                 self._warm_pool.refill(self.nodes)
+                self._warm_pool = None
