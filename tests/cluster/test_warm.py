@@ -32,7 +32,7 @@ node = ray.nodes()[0]["NodeID"]
 a = ray.remote(WarmRolloutWorker).options(
     name=f"rollout-000000000000-{node}-stale", namespace=NAMESPACE, lifetime="detached", num_cpus=0
 ).remote(())
-assert ray.get(a.node_id.remote()), "the stale actor did not start"
+ray.get(a.__ray_ready__.remote())  # started
 """
 LIST = """
 import json, sys, ray
